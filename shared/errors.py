@@ -1,0 +1,67 @@
+"""Domain errors that cross service boundaries.
+
+Each class is registered with nameko's remote error registry, so a caller of an
+RPC method gets the same typed exception back (with its message and field) rather
+than a bare ``RemoteError``.  Messages are written for people: the gateway and the
+CLI show them as they are.  ``status`` is the HTTP status the gateway answers with.
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+class DomainError(Exception):
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message, field)
+        self.message = message
+        self.field = field
+
+    def __str__(self):
+        return self.message
+
+    def to_dict(self) -> dict:
+        body = {"error": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+@deserialize_to_instance
+class InvalidInput(DomainError):
+    status = 400
+    code = "invalid_input"
+
+
+@deserialize_to_instance
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+@deserialize_to_instance
+class AlreadyExists(DomainError):
+    status = 409
+    code = "already_exists"
+
+
+@deserialize_to_instance
+class Gone(DomainError):
+    status = 410
+    code = "gone"
+
+
+@deserialize_to_instance
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+@deserialize_to_instance
+class ServiceUnavailable(DomainError):
+    status = 503
+    code = "service_unavailable"
+
+
+EXPECTED_ERRORS = (InvalidInput, NotFound, AlreadyExists, Gone, PayloadTooLarge)
+"""For ``@rpc(expected_exceptions=...)``: logged as warnings, not errors."""

@@ -1,0 +1,28 @@
+"""How sizes and dates are written for Dutch-speaking readers (e-mails and portal)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_ZONE = ZoneInfo("Europe/Brussels")
+
+
+def size_nl(size: int) -> str:
+    """1250000 -> '1,25 MB'; 3200000000 -> '3,20 GB' (decimal units, as in the seed)."""
+    if size >= 1_000_000_000:
+        value, unit = size / 1_000_000_000, "GB"
+    else:
+        value, unit = size / 1_000_000, "MB"
+    return f"{value:.2f}".replace(".", ",") + f" {unit}"
+
+
+def local(moment: datetime | str) -> datetime:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(LOCAL_ZONE)
+
+
+def date_nl(moment: datetime | str) -> str:
+    """A moment as the Belgian calendar date: 6-11-2018."""
+    day = local(moment)
+    return f"{day.day}-{day.month}-{day.year}"

@@ -1,0 +1,203 @@
+"""Typed settings: the one place that reads the environment.
+
+Every service (and the CLI) builds a ``Settings`` from a mapping: inside a nameko
+container that is the container config layered over ``os.environ`` (so tests can
+override a setting per container), elsewhere ``os.environ`` alone.  Invalid values
+stop the process at start-up with a message naming the variable.
+"""
+from __future__ import annotations
+
+import os
+from collections import ChainMap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from nameko.extensions import DependencyProvider
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SERVICES_WITH_DATABASE = ("auth", "files", "notify")
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or invalid; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    amqp_uri: str
+    data_dir: Path
+    database_urls: Mapping[str, str]
+    blob_store: str
+    smtp_host: str
+    smtp_port: int
+    mail_from: str
+    sms_gateway_url: str
+    public_base_url: str
+    retention_days: int
+    reminder_days: int
+    ingest_api_keys: tuple[str, ...]
+    max_upload_bytes: int
+    rpc_timeout: float
+    operator_name: str
+    helpline: str
+    delivery_retry_seconds: float
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == DEVELOPMENT
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls[service]
+
+    @classmethod
+    def load(cls, source: Mapping[str, object] | None = None) -> "Settings":
+        env = _Reader(os.environ if source is None else source)
+        environment = env.choice("ENERGIEPOST_ENV", (DEVELOPMENT, PRODUCTION), PRODUCTION)
+        data_dir = Path(env.text("DATA_DIR", "var")).expanduser()
+        if not data_dir.is_absolute():
+            data_dir = Path.cwd() / data_dir
+        settings = cls(
+            environment=environment,
+            amqp_uri=env.text("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+            data_dir=data_dir,
+            database_urls={
+                service: env.text(
+                    f"DATABASE_URL_{service.upper()}", f"sqlite:///{data_dir / service}.db"
+                )
+                for service in SERVICES_WITH_DATABASE
+            },
+            blob_store=env.text("BLOB_STORE", (data_dir / "blobs").as_uri()),
+            smtp_host=env.text("SMTP_HOST", "127.0.0.1"),
+            smtp_port=env.integer("SMTP_PORT", 1025, minimum=1),
+            mail_from=env.text("MAIL_FROM", "no-reply@energiepost.local"),
+            sms_gateway_url=env.url("SMS_GATEWAY_URL", "http://127.0.0.1:8026/messages"),
+            public_base_url=env.url("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            retention_days=env.integer("RETENTION_DAYS", 30, minimum=1),
+            reminder_days=env.integer("REMINDER_DAYS", 7, minimum=1),
+            ingest_api_keys=env.secrets("INGEST_API_KEYS"),
+            max_upload_bytes=env.integer("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1),
+            rpc_timeout=env.number("RPC_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            operator_name=env.text("OPERATOR_NAME", "Fluvius"),
+            helpline=env.text("HELPLINE", "078 35 35 34"),
+            delivery_retry_seconds=env.number("DELIVERY_RETRY_SECONDS", 30.0, minimum=0.1),
+        )
+        if settings.reminder_days >= settings.retention_days:
+            raise ConfigurationError(
+                f"REMINDER_DAYS ({settings.reminder_days}) must be shorter than "
+                f"RETENTION_DAYS ({settings.retention_days})"
+            )
+        return settings
+
+    def require_ingest_keys(self) -> tuple[str, ...]:
+        """The ingest keys; in development a generated key file stands in."""
+        if self.ingest_api_keys:
+            return self.ingest_api_keys
+        if self.is_development:
+            return (dev_ingest_key(self.data_dir, create=True),)
+        raise ConfigurationError("INGEST_API_KEYS is not set (comma-separated list of keys)")
+
+
+def mask_password(uri: str) -> str:
+    """A URI fit for a message: its password replaced by ***."""
+    parts = urlsplit(uri)
+    return uri.replace(f":{parts.password}@", ":***@", 1) if parts.password else uri
+
+
+def dev_ingest_key(data_dir: Path, *, create: bool = False) -> str | None:
+    """The development ingest key, kept in DATA_DIR so the CLI finds it by itself."""
+    import secrets
+
+    path = data_dir / "dev-ingest-key"
+    if path.exists():
+        return path.read_text().strip()
+    if not create:
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+class _Reader:
+    """Reads and checks raw values; every error names the variable."""
+
+    def __init__(self, source: Mapping[str, object]):
+        self.source = source
+
+    def _raw(self, name):
+        value = self.source.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return value
+
+    def text(self, name, default):
+        value = self._raw(name)
+        return default if value is None else str(value).strip()
+
+    def choice(self, name, allowed, default):
+        value = self.text(name, default)
+        if value not in allowed:
+            raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+
+    def number(self, name, default, *, minimum):
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name} must be a number, not {value!r}") from None
+        if number < minimum:
+            raise ConfigurationError(f"{name} must be at least {minimum}, not {value!r}")
+        return number
+
+    def integer(self, name, default, *, minimum):
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
+        if number < minimum:
+            raise ConfigurationError(f"{name} must be at least {minimum}, not {number}")
+        return number
+
+    def url(self, name, default):
+        value = self.text(name, default)
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigurationError(f"{name} must be an http(s) URL, not {value!r}")
+        return value
+
+    def secrets(self, name):
+        value = self._raw(name)
+        if value is None:
+            return ()
+        keys = tuple(key.strip() for key in str(value).split(",") if key.strip())
+        if any(len(key) < 16 for key in keys):
+            raise ConfigurationError(f"{name}: every key must be at least 16 characters long")
+        return keys
+
+
+def container_settings(container) -> Settings:
+    """Settings of a nameko container: its config, then the environment."""
+    return Settings.load(ChainMap(container.config, os.environ))
+
+
+class SettingsProvider(DependencyProvider):
+    """Injects the validated settings; a bad setting stops the service at start-up."""
+
+    def setup(self):
+        self.settings = container_settings(self.container)
+
+    def get_dependency(self, worker_ctx):
+        return self.settings
