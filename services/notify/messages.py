@@ -1,0 +1,75 @@
+"""Rendering e-mails (Jinja2, autoescaped HTML plus plain text) and building MIME."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, format_datetime, make_msgid
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from shared.formatting import date_nl, size_nl
+
+KIND_LABELS = {"periodic": "periodiek bestand", "adhoc": "mededeling"}
+
+env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+env.filters["size_nl"] = size_nl
+env.filters["date_nl"] = date_nl
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render(template: str, **context) -> Rendered:
+    """Render ``mail/<template>.{subject,txt,html}`` with the same context."""
+    subject = env.get_template(f"mail/{template}.subject").render(**context)
+    return Rendered(
+        subject=" ".join(subject.split()),
+        text=env.get_template(f"mail/{template}.txt").render(**context),
+        html=env.get_template(f"mail/{template}.html").render(**context),
+    )
+
+
+def render_file_published(event: dict, recipient: dict, credentials: dict | None, settings) -> Rendered:
+    return render(
+        "file_published",
+        file=event,
+        kind_label=KIND_LABELS.get(event["kind"], event["kind"]),
+        link=f"{settings.public_base_url}/files/{event['file_id']}",
+        community_name=recipient["community_name"],
+        credentials=credentials,
+        operator=settings.operator_name,
+        helpline=settings.helpline,
+        retention_days=settings.retention_days,
+    )
+
+
+def build_email(*, sender_name: str, sender: str, recipient: str, rendered: Rendered,
+                message_id: str, now: datetime) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr((sender_name, sender))
+    message["To"] = recipient
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = "nl-BE"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message
+
+
+def new_message_id(sender: str) -> str:
+    return make_msgid(domain=sender.rpartition("@")[2] or None)

@@ -1,0 +1,62 @@
+"""notify: e-mail (and later SMS) to managers, each send recorded, idempotent and retried."""
+import logging
+
+from nameko.events import event_handler
+from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy import select
+
+from services.notify import deliveries, sending
+from services.notify.dependencies import Mailer
+from services.notify.models import Delivery
+from shared import contract
+from shared.clock import Clock
+from shared.db import Database
+from shared.rpc import Rpc
+from shared.settings import SettingsProvider
+
+log = logging.getLogger(__name__)
+
+
+class NotifyService:
+    name = "notify"
+
+    db = Database("notify")
+    clock = Clock()
+    settings = SettingsProvider()
+    mailer = Mailer()
+    auth = Rpc("auth")
+
+    @event_handler(contract.FILE_PUBLISHED.source, contract.FILE_PUBLISHED.name)
+    def on_file_published(self, payload):
+        try:
+            event = contract.FILE_PUBLISHED.parse(payload)
+        except contract.ContractError as exc:
+            log.error("dropping malformed %s event: %s", contract.FILE_PUBLISHED.name, exc)
+            return
+        delivery = deliveries.record(
+            self.db, kind=contract.FILE_PUBLISHED.name, payload=event,
+            community_id=event["community_id"], now=self.clock.now(),
+        )
+        if delivery is None:
+            log.info("event %s was handled before; nothing to do", event["event_id"])
+            return
+        self._attempt(delivery.id)
+
+    @timer(interval=1)
+    def retry_due_deliveries(self):
+        for delivery_id in deliveries.due_ids(self.db, self.clock.now()):
+            self._attempt(delivery_id)
+
+    @rpc
+    def get_delivery_status(self, event_id):
+        rows = self.db.scalars(select(Delivery).where(Delivery.event_id == event_id))
+        return [deliveries.status_view(row) for row in rows]
+
+    def _attempt(self, delivery_id):
+        now = self.clock.now()
+        delivery = deliveries.claim(self.db, delivery_id, now)
+        if delivery is not None:
+            sending.attempt(
+                self.db, delivery, auth=self.auth, mailer=self.mailer, settings=self.settings, now=now
+            )
