@@ -1,0 +1,35 @@
+"""The gateway's dependencies: the ingest API keys."""
+from __future__ import annotations
+
+import hmac
+
+from nameko.extensions import DependencyProvider
+
+from shared.errors import DomainError
+from shared.settings import container_settings
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="energiepost ingest"'}
+
+
+class IngestKeys(DependencyProvider):
+    """Checks bearer keys of the upstream ingest API; no keys, no start (outside development)."""
+
+    def setup(self):
+        self.keys = tuple(k.encode() for k in container_settings(self.container).require_ingest_keys())
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def check(self, authorization: str | None) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        given = token.strip().encode()
+        # compare with every key, so the time taken says nothing about which matched
+        matched = False
+        for key in self.keys:
+            matched |= hmac.compare_digest(given, key)
+        if scheme.lower() != "bearer" or not given or not matched:
+            raise Unauthorized("missing or invalid API key")
