@@ -1,0 +1,167 @@
+"""energiepost — the operator's command line.
+
+An RPC client of the running system (communities, file lists) and an HTTP client
+of its ingest API (publishing).  With `make run`'s development defaults it finds
+the broker and the ingest key by itself; in production set AMQP_URI,
+ENERGIEPOST_API_URL and ENERGIEPOST_INGEST_KEY.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import requests
+
+from cli import output
+from cli.upload import MultipartBody, ProgressBar, check_local_file
+from shared.errors import DomainError
+from shared.rpc import RpcClient
+from shared.settings import PROJECT_ROOT, dev_ingest_key, mask_password
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+class CliError(Exception):
+    """A failure to report in one line, with an exit status."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def amqp_uri() -> str:
+    return os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI
+
+
+def api_url() -> str:
+    return (os.environ.get("ENERGIEPOST_API_URL") or os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+
+def ingest_key() -> str:
+    if os.environ.get("ENERGIEPOST_INGEST_KEY"):
+        return os.environ["ENERGIEPOST_INGEST_KEY"]
+    keys = [k.strip() for k in os.environ.get("INGEST_API_KEYS", "").split(",") if k.strip()]
+    if keys:
+        return keys[0]
+    for data_dir in (Path(os.environ.get("DATA_DIR", "var")), PROJECT_ROOT / "var"):
+        key = dev_ingest_key(data_dir.resolve())
+        if key:
+            return key
+    raise CliError("no ingest key: set ENERGIEPOST_INGEST_KEY (or start the dev system with `make run`)", 2)
+
+
+def rpc(service: str, method: str, **kwargs):
+    try:
+        with RpcClient(amqp_uri(), timeout=float(os.environ.get("RPC_TIMEOUT_SECONDS", 15))) as client:
+            return client.call(service, method, **kwargs)
+    except (ConnectionError, OSError) as exc:
+        raise CliError(f"cannot reach RabbitMQ at {mask_password(amqp_uri())} ({exc}); is the system running?") from None
+
+
+# --- commands ----------------------------------------------------------------------------
+
+def community_add(args) -> None:
+    community = rpc("auth", "add_community", community_id=args.community_id, name=args.name,
+                    email=args.email, gsm=args.gsm)
+    print(f"community {community['id']} added")
+    output.community_details(community)
+
+
+def community_update(args) -> None:
+    community = rpc("auth", "update_community", community_id=args.community_id, email=args.email,
+                    gsm=args.gsm, name=args.name)
+    print(f"community {community['id']} updated")
+    output.community_details(community)
+
+
+def community_list(_args) -> None:
+    output.communities_table(rpc("auth", "list_communities"))
+
+
+def publish(args) -> None:
+    path = Path(args.file)
+    problem = check_local_file(path)
+    if problem:
+        raise CliError(problem)
+    body = MultipartBody(path, {"kind": args.kind, "shared_by": args.shared_by}, ProgressBar(f"uploading {path.name}"))
+    url = f"{api_url()}/api/v1/communities/{args.community_id}/files"
+    try:
+        response = requests.post(
+            url, data=body, timeout=(10, 600),
+            headers={"Authorization": f"Bearer {ingest_key()}", "Content-Type": body.content_type},
+        )
+    except requests.ConnectionError as exc:
+        raise CliError(
+            f"the upload to {api_url()} failed ({type(exc).__name__}); is the system running? "
+            "(a very large file may also have been refused before it was sent)"
+        ) from None
+    finally:
+        body.close()
+    if response.status_code != 201:
+        raise CliError(f"publish refused ({response.status_code}): {output.api_error(response)}")
+    file = response.json()
+    output.published(file)
+    print(file["id"])
+
+
+def files_list(args) -> None:
+    output.files_table(rpc("files", "list_files", community_id=args.community_id))
+
+
+# --- wiring ------------------------------------------------------------------------------
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="energiepost", description="Operate energiepost: communities and files.")
+    groups = top.add_subparsers(dest="group", required=True, metavar="COMMAND")
+
+    community = groups.add_parser("community", help="register and change communities").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    add = community.add_parser("add", help="register a community and its manager")
+    add.add_argument("community_id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--email", required=True, help="the manager's e-mail address (also their login)")
+    add.add_argument("--gsm", required=True, help="the manager's mobile number, e.g. '0470 12 34 56'")
+    add.set_defaults(handler=community_add)
+    update = community.add_parser("update", help="change a community's contact details")
+    update.add_argument("community_id")
+    update.add_argument("--email")
+    update.add_argument("--gsm")
+    update.add_argument("--name")
+    update.set_defaults(handler=community_update)
+    community.add_parser("list", help="list communities").set_defaults(handler=community_list)
+
+    pub = groups.add_parser("publish", help="publish a file for a community (prints its id last)")
+    pub.add_argument("community_id")
+    pub.add_argument("file")
+    pub.add_argument("--kind", choices=("periodic", "adhoc"), default="periodic")
+    pub.add_argument("--shared-by", dest="shared_by")
+    pub.set_defaults(handler=publish)
+
+    files = groups.add_parser("files", help="list a community's files").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    listing = files.add_parser("list", help="a community's files, deleted ones included")
+    listing.add_argument("community_id")
+    listing.set_defaults(handler=files_list)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except DomainError as exc:
+        print(f"energiepost: {exc.message}", file=sys.stderr)
+        return 1
+    except CliError as exc:
+        print(f"energiepost: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("energiepost: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
