@@ -1,0 +1,80 @@
+"""``make run``: check the broker, migrate, declare queues, then run everything.
+
+Runs the four services (``nameko run``) and the development mail and SMS sinks
+from the Procfile under honcho, in the foreground, until Ctrl-C.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kombu import Connection
+
+from ops import declare_queues, migrate
+from shared.settings import PROJECT_ROOT, ConfigurationError, Settings, dev_ingest_key, mask_password
+
+HOW_TO_START_RABBITMQ = "start it with `rabbitmq-server -detached` (or `docker run -d -p 5672:5672 rabbitmq:3`)"
+
+
+def broker_problem(amqp_uri: str) -> str | None:
+    """None when RabbitMQ answers at ``amqp_uri``, else what went wrong."""
+    try:
+        with Connection(amqp_uri, connect_timeout=3) as connection:
+            connection.connect()
+    except Exception as exc:  # refused, unresolvable, bad credentials, timeout
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def development_environment(environ: dict) -> dict:
+    """The environment for the dev system: defaults for everything `make run` needs."""
+    env = dict(environ)
+    env.setdefault("ENERGIEPOST_ENV", "development")
+    env["DATA_DIR"] = str(Path(env.get("DATA_DIR", "var")).resolve())
+    sms = urlsplit(env.get("SMS_GATEWAY_URL", "http://127.0.0.1:8026/messages"))
+    env.setdefault("MAIL_SINK_PORT", env.get("SMTP_PORT", "1025"))
+    env.setdefault("MAIL_SINK_DIR", str(Path(env["DATA_DIR"]) / "mail"))
+    env.setdefault("SMS_SINK_PORT", str(sms.port or 80))
+    env.setdefault("SMS_SINK_FILE", str(Path(env["DATA_DIR"]) / "sms.jsonl"))
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # nameko 2.14's command line imports pkg_resources and eventlet, both of which
+    # print a deprecation banner at every start; the services work the same.
+    env.setdefault("PYTHONWARNINGS", "ignore::UserWarning:nameko.cli.main,ignore::Warning:nameko.cli.commands")
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def main() -> int:
+    env = development_environment(os.environ)
+    os.environ.update(env)
+    try:
+        settings = Settings.load(env)
+    except ConfigurationError as exc:
+        print(f"energiepost: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    problem = broker_problem(settings.amqp_uri)
+    if problem:
+        print(
+            f"energiepost: cannot reach RabbitMQ at {mask_password(settings.amqp_uri)} ({problem}); "
+            f"{HOW_TO_START_RABBITMQ}, or set AMQP_URI",
+            file=sys.stderr,
+        )
+        return 1
+    if migrate.main([]) != 0:
+        return 1
+    declare_queues.declare(settings.amqp_uri)
+    if settings.is_development and not settings.ingest_api_keys:
+        dev_ingest_key(settings.data_dir, create=True)
+    honcho = shutil.which("honcho", path=env["PATH"])
+    print(f"energiepost: starting; portal and API on {settings.public_base_url}, "
+          f"mail in {env['MAIL_SINK_DIR']}, SMS in {env['SMS_SINK_FILE']}", flush=True)
+    os.chdir(PROJECT_ROOT)
+    os.execve(honcho, [honcho, "-f", str(PROJECT_ROOT / "Procfile"), "start"], env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
