@@ -1,0 +1,61 @@
+"""What `make test` needs besides the Python packages; idempotent, quick when done.
+
+- RabbitMQ's management API (the tests make a vhost per test through it): the
+  plugin is enabled when it is off.
+- PostgreSQL must answer (the suite runs once against it).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import requests
+
+RABBIT_API = os.environ.get("TEST_RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672")
+POSTGRES = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432").replace("+psycopg2", "")
+
+
+def _management_api_up() -> bool:
+    try:
+        return requests.get(f"{RABBIT_API}/api/overview", timeout=3).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def ensure_rabbitmq_management() -> None:
+    if _management_api_up():
+        return
+    plugins = shutil.which("rabbitmq-plugins")
+    if not plugins:
+        sys.exit("test setup: RabbitMQ's management API is not reachable and rabbitmq-plugins is not installed")
+    print("test setup: enabling rabbitmq_management", flush=True)
+    subprocess.run([plugins, "enable", "rabbitmq_management"], check=True, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not _management_api_up():
+        if time.monotonic() > deadline:
+            sys.exit(f"test setup: RabbitMQ's management API did not come up at {RABBIT_API}")
+        time.sleep(0.5)
+
+
+def ensure_postgres() -> None:
+    import psycopg2
+
+    try:
+        psycopg2.connect(POSTGRES + "/postgres", connect_timeout=5).close()
+    except psycopg2.OperationalError as exc:
+        sys.exit(
+            f"test setup: PostgreSQL is not reachable at {POSTGRES} ({str(exc).strip()}); start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+        )
+
+
+def main() -> None:
+    ensure_rabbitmq_management()
+    ensure_postgres()
+
+
+if __name__ == "__main__":
+    main()

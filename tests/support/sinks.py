@@ -1,0 +1,123 @@
+"""The dev mail and SMS sinks as subprocesses, and reading what they received."""
+from __future__ import annotations
+
+import email
+import json
+import socket
+import subprocess
+import sys
+import time
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from shared.settings import PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10.0) -> None:
+    def listening():
+        if process.poll() is not None:
+            raise AssertionError(f"sink exited early with {process.returncode}")
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(listening, timeout, message=f"a sink on port {port}")
+
+
+class _Sink:
+    module = ""  # e.g. ops.mail_sink
+    target_flag = ""  # where it writes: --dir or --file
+
+    def __init__(self, target: Path, fail_first: int = 0):
+        self.target = target
+        self.port = free_port()
+        self.process = None
+        self.start(fail_first)
+
+    def start(self, fail_first: int = 0) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module, "--host", "127.0.0.1", "--port", str(self.port),
+             self.target_flag, str(self.target), "--fail-first", str(fail_first)],
+            cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def restart(self, fail_first: int = 0) -> None:
+        self.stop()
+        self.start(fail_first)
+
+
+class MailSink(_Sink):
+    module = "ops.mail_sink"
+    target_flag = "--dir"
+
+    def messages(self) -> list[EmailMessage]:
+        if not self.target.exists():
+            return []
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            for path in sorted(self.target.glob("*.eml"))
+        ]
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
+        return wait_until(lambda: (m := self.messages()) and len(m) >= count and m, timeout,
+                          message=f"{count} e-mail(s) in the sink")
+
+
+class SmsSink(_Sink):
+    module = "ops.sms_sink"
+    target_flag = "--file"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/messages"
+
+    def messages(self) -> list[dict]:
+        if not self.target.exists():
+            return []
+        return [json.loads(line) for line in self.target.read_text().splitlines() if line.strip()]
+
+
+def plain_text(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def html(message: EmailMessage) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def credentials_in(message: EmailMessage) -> dict:
+    """The ``Login:``/``Wachtwoord:`` lines of a plain-text part (the contract)."""
+    found = {}
+    for line in plain_text(message).splitlines():
+        if line.startswith("Login: "):
+            found["login"] = line.removeprefix("Login: ").strip()
+        if line.startswith("Wachtwoord: "):
+            found["password"] = line.removeprefix("Wachtwoord: ").strip()
+    return found
+
+
+def links_in(message: EmailMessage, base_url: str) -> list[str]:
+    return [line.strip() for line in plain_text(message).splitlines() if line.startswith(base_url)]

@@ -1,0 +1,123 @@
+from datetime import datetime, timezone
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.auth.credentials import verify_password
+from services.auth.models import Manager
+from services.auth.service import AuthService
+from shared.clock import FixedClock
+from shared.errors import AlreadyExists, InvalidInput, NotFound
+
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def session(open_session):
+    return open_session("auth")
+
+
+@pytest.fixture
+def auth(session):
+    return worker_factory(AuthService, db=session, clock=FixedClock(NOW))
+
+
+def add(auth, community_id="zonnedelen-gent", email="beheer@example.be", gsm="0470 12 34 56", name="Zonnedelen Gent"):
+    return auth.add_community(community_id, name, email, gsm)
+
+
+def test_add_community_stores_normalised_contacts(auth):
+    community = add(auth, email="Beheer@Example.be")
+    assert community == {
+        "id": "zonnedelen-gent", "name": "Zonnedelen Gent", "email": "beheer@example.be",
+        "gsm": "+32470123456", "created_at": NOW.isoformat(), "updated_at": NOW.isoformat(),
+    }
+    assert auth.list_communities() == [community]
+
+
+def test_duplicate_community_is_refused_and_nothing_changes(auth):
+    add(auth)
+    with pytest.raises(AlreadyExists):
+        add(auth, email="other@example.be")
+    assert [c["email"] for c in auth.list_communities()] == ["beheer@example.be"]
+
+
+@pytest.mark.parametrize("field, value", [("email", "not-an-address"), ("email", ""), ("gsm", "09 234 56 78")])
+def test_bad_contacts_store_nothing(auth, session, field, value):
+    with pytest.raises(InvalidInput):
+        add(auth, **{field: value})
+    assert auth.list_communities() == []
+    assert session.query(Manager).count() == 0
+
+
+def test_one_manager_for_several_communities(auth, session):
+    add(auth)
+    add(auth, community_id="wind-aalst", name="Wind Aalst")
+    assert session.query(Manager).count() == 1
+    with pytest.raises(InvalidInput, match="different GSM"):
+        add(auth, community_id="zon-gent-2", gsm="0470 99 99 99")
+
+
+def test_update_renames_the_account_of_a_single_community_manager(auth, session):
+    add(auth)
+    issued = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    updated = auth.update_community("zonnedelen-gent", email="nieuw@example.be", gsm="+32 471 00 00 00")
+    assert (updated["email"], updated["gsm"]) == ("nieuw@example.be", "+32471000000")
+    manager = session.query(Manager).one()
+    assert verify_password(manager.password_hash, issued["password"])  # same account, same password
+
+
+def test_update_moves_a_shared_managers_community_to_a_new_account(auth, session):
+    add(auth)
+    add(auth, community_id="wind-aalst", name="Wind Aalst")
+    auth.update_community("wind-aalst", email="wind@example.be")
+    emails = {c["id"]: c["email"] for c in auth.list_communities()}
+    assert emails == {"zonnedelen-gent": "beheer@example.be", "wind-aalst": "wind@example.be"}
+    assert session.query(Manager).count() == 2
+
+
+def test_update_needs_something_to_change_and_a_known_community(auth):
+    add(auth)
+    with pytest.raises(InvalidInput, match="nothing to update"):
+        auth.update_community("zonnedelen-gent")
+    with pytest.raises(NotFound):
+        auth.update_community("unknown", email="x@example.be")
+    with pytest.raises(InvalidInput):
+        auth.update_community("zonnedelen-gent", gsm="not a number")
+
+
+def test_get_community_reveals_no_personal_data(auth):
+    add(auth)
+    assert auth.get_community("zonnedelen-gent") == {"id": "zonnedelen-gent", "name": "Zonnedelen Gent"}
+    with pytest.raises(NotFound):
+        auth.get_community("unknown")
+
+
+def test_initial_password_is_issued_once_and_stored_only_as_argon2id(auth, session):
+    add(auth)
+    first = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    assert first["login"] == "beheer@example.be"
+    assert len(first["password"]) == 19
+    manager = session.query(Manager).one()
+    assert manager.password_hash.startswith("$argon2id$")
+    assert first["password"] not in manager.password_hash
+    assert verify_password(manager.password_hash, first["password"])
+    assert auth.issue_initial_credentials("zonnedelen-gent", "file_published:2") is None
+
+
+def test_the_same_delivery_asking_again_gets_a_fresh_password_the_old_one_stops(auth, session):
+    add(auth)
+    lost = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    again = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    assert again["password"] != lost["password"]
+    manager = session.query(Manager).one()
+    assert verify_password(manager.password_hash, again["password"])
+    assert not verify_password(manager.password_hash, lost["password"])
+
+
+def test_a_manager_with_an_own_password_gets_no_initial_one(auth, session):
+    add(auth)
+    manager = session.query(Manager).one()
+    manager.password_hash, manager.password_is_initial = "$argon2id$own", False
+    session.commit()
+    assert auth.issue_initial_credentials("zonnedelen-gent", "file_published:1") is None

@@ -1,0 +1,171 @@
+import smtplib
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.notify.models import Delivery
+from services.notify.service import NotifyService
+from shared.clock import FixedClock
+from shared.contract import FILE_PUBLISHED
+from shared.errors import NotFound, ServiceUnavailable
+from shared.settings import Settings
+from tests.support.sinks import credentials_in, html, plain_text
+
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+BASE_URL = "https://energiepost.example.be"
+
+
+class RecordingMailer:
+    """Stands in for SMTP: keeps what was sent, can refuse the next N messages."""
+
+    def __init__(self):
+        self.sent = []
+        self.refuse = 0
+
+    def send(self, message):
+        if self.refuse:
+            self.refuse -= 1
+            raise smtplib.SMTPDataError(451, b"try again later")
+        self.sent.append(message)
+
+
+@pytest.fixture
+def session(open_session):
+    return open_session("notify")
+
+
+@pytest.fixture
+def mailer():
+    return RecordingMailer()
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def notify(session, mailer, clock):
+    settings = Settings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
+    service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings)
+    service.auth.get_recipient.return_value = {
+        "community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent", "manager_id": "m1",
+        "email": "beheer@example.be", "login": "beheer@example.be",
+    }
+    issued = iter([{"login": "beheer@example.be", "password": "abcd-efgh-jkmn-pqrs"}])
+    service.auth.issue_initial_credentials.side_effect = lambda *args: next(issued, None)
+    return service
+
+
+def event(**overrides):
+    fields = dict(
+        file_id=str(uuid.uuid4()), community_id="zonnedelen-gent", name="correcties-2026-10.csv", size=1_250_000,
+        sha256="a" * 64, kind="periodic", shared_by="Fluvius", published_at=NOW.isoformat(),
+        expires_at=(NOW + timedelta(days=30)).isoformat(),
+    )
+    fields.update(overrides)
+    return FILE_PUBLISHED.build(**fields)
+
+
+def test_first_mail_carries_login_password_link_and_date(notify, mailer):
+    published = event()
+    notify.on_file_published(published)
+    (message,) = mailer.sent
+    assert message["To"] == "beheer@example.be"
+    assert "no-reply@energiepost.local" in message["From"]
+    text = plain_text(message)
+    assert f"{BASE_URL}/files/{published['file_id']}\n" in text
+    assert "26-12-2026" in text
+    assert "1,25 MB" in text
+    assert "078 35 35 34" in text
+    assert credentials_in(message) == {"login": "beheer@example.be", "password": "abcd-efgh-jkmn-pqrs"}
+    assert "abcd-efgh-jkmn-pqrs" in html(message)
+
+
+def test_later_mails_carry_no_credentials(notify, mailer):
+    notify.on_file_published(event())
+    notify.on_file_published(event())
+    assert [bool(credentials_in(m)) for m in mailer.sent] == [True, False]
+    assert "Wachtwoord" not in plain_text(mailer.sent[1])
+
+
+def test_a_redelivered_event_sends_nothing_twice(notify, mailer, session):
+    published = event()
+    notify.on_file_published(published)
+    notify.on_file_published(dict(published))
+    assert len(mailer.sent) == 1
+    assert session.query(Delivery).count() == 1
+
+
+def test_html_part_escapes_what_it_shows(notify, mailer):
+    notify.auth.get_recipient.return_value["community_name"] = "<script>alert(1)</script>"
+    notify.on_file_published(event(name="<img src=x onerror=alert(1)>.csv"))
+    body = html(mailer.sent[0])
+    assert "<script>" not in body and "<img" not in body
+    assert "&lt;script&gt;" in body
+
+
+def test_a_refused_send_is_retried_with_the_same_password_then_forgotten(notify, mailer, session, clock):
+    mailer.refuse = 1
+    notify.on_file_published(event())
+    assert mailer.sent == []
+    delivery = session.query(Delivery).one()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("pending", 1, "SMTP 451")
+    assert "abcd-efgh-jkmn-pqrs" not in delivery.last_error
+
+    notify.retry_due_deliveries()  # not due yet
+    assert mailer.sent == []
+    clock.advance(seconds=11)
+    notify.retry_due_deliveries()
+    (message,) = mailer.sent
+    assert credentials_in(message)["password"] == "abcd-efgh-jkmn-pqrs"
+    assert notify.auth.issue_initial_credentials.call_count == 1
+    session.expire_all()
+    delivery = session.query(Delivery).one()
+    assert delivery.status == "sent"
+    assert delivery.body_text is None and delivery.body_html is None
+
+
+def test_backoff_grows_and_is_capped(notify, mailer, session, clock):
+    mailer.refuse = 100
+    notify.on_file_published(event())
+    delays = []
+    for _ in range(12):
+        delivery = session.query(Delivery).one()
+        delays.append((delivery.next_attempt_at - clock.now()).total_seconds())
+        clock.at = delivery.next_attempt_at
+        notify.retry_due_deliveries()
+        session.expire_all()
+    assert delays[:3] == [10, 20, 40]
+    assert max(delays) == 3600
+
+
+def test_auth_unavailable_postpones_without_losing_the_delivery(notify, mailer, session, clock):
+    notify.auth.get_recipient.side_effect = ServiceUnavailable("auth did not answer")
+    notify.on_file_published(event())
+    assert session.query(Delivery).one().status == "pending"
+    notify.auth.get_recipient.side_effect = None
+    clock.advance(seconds=11)
+    notify.retry_due_deliveries()
+    assert len(mailer.sent) == 1
+
+
+def test_a_vanished_community_is_marked_undeliverable(notify, mailer, session):
+    notify.auth.get_recipient.side_effect = NotFound("unknown community")
+    notify.on_file_published(event())
+    assert session.query(Delivery).one().status == "undeliverable"
+    assert mailer.sent == []
+
+
+def test_malformed_events_are_dropped_without_a_delivery(notify, mailer, session):
+    notify.on_file_published({"event_id": "x", "version": 1})
+    assert session.query(Delivery).count() == 0 and mailer.sent == []
+
+
+def test_delivery_status_for_the_operator(notify):
+    published = event()
+    notify.on_file_published(published)
+    (status,) = notify.get_delivery_status(published["event_id"])
+    assert status["status"] == "sent" and status["carries_credentials"] is True
