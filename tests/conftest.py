@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 
 from tests.support import databases, sinks  # noqa: E402
 
-INGEST_KEY = "test-ingest-key-0123456789abcdef"
+from tests.support.system import INGEST_KEY  # noqa: E402
 
 
 def pytest_configure(config):

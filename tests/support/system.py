@@ -1,0 +1,36 @@
+"""Driving services under test: RPC, the ingest API, and what they stored."""
+from __future__ import annotations
+
+import io
+
+import requests
+
+from shared.rpc import RpcClient
+
+INGEST_KEY = "test-ingest-key-0123456789abcdef"
+
+
+def rpc(config, service: str, method: str, **kwargs):
+    with RpcClient(config["AMQP_URI"], timeout=10) as client:
+        return client.call(service, method, **kwargs)
+
+
+def add_community(config, community_id="zonnedelen-gent", email="beheer@example.be", gsm="0470 12 34 56"):
+    return rpc(config, "auth", "add_community", community_id=community_id, name="Zonnedelen Gent",
+               email=email, gsm=gsm)
+
+
+def ingest(config, community_id="zonnedelen-gent", content=b"ean;afname\n541448;12,5\n",
+           filename="correcties-2026-10.csv", key=INGEST_KEY, data=None, field="file"):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    files = {field: (filename, io.BytesIO(content), "text/csv")} if field else None
+    return requests.post(f"{config['PUBLIC_BASE_URL']}/api/v1/communities/{community_id}/files",
+                         headers=headers, files=files, data=data or {}, timeout=30)
+
+
+def stored_blobs(config) -> list:
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    root = Path(urlsplit(config["BLOB_STORE"]).path)
+    return [p for p in root.rglob("*") if p.is_file()]
