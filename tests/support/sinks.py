@@ -74,16 +74,23 @@ class MailSink(_Sink):
     target_flag = "--dir"
 
     def messages(self) -> list[EmailMessage]:
-        if not self.target.exists():
-            return []
-        return [
-            email.message_from_bytes(path.read_bytes(), policy=policy.default)
-            for path in sorted(self.target.glob("*.eml"))
-        ]
+        return self.messages_in(self.target)
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
-        return wait_until(lambda: (m := self.messages()) and len(m) >= count and m, timeout,
-                          message=f"{count} e-mail(s) in the sink")
+        return self.messages_in(self.target, wait_for=count, timeout=timeout)
+
+    @staticmethod
+    def messages_in(directory: Path, wait_for: int = 0, timeout: float = 15.0) -> list[EmailMessage]:
+        """The messages a mail sink saved in ``directory``, oldest first (waiting for a count)."""
+
+        def read():
+            paths = sorted(directory.glob("*.eml")) if directory.exists() else []
+            return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
+
+        if not wait_for:
+            return read()
+        return wait_until(lambda: (m := read()) and len(m) >= wait_for and m, timeout,
+                          message=f"{wait_for} e-mail(s) in {directory}")
 
 
 class SmsSink(_Sink):

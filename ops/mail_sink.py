@@ -1,0 +1,132 @@
+"""Development SMTP sink: accepts every message and stores it as an ``.eml`` file.
+
+This is a local stand-in for a real mail relay, used by ``make run`` and by the
+tests. It is never used in production: there is no authentication, no TLS and
+every sender and recipient is accepted.
+
+Usage::
+
+    python -m ops.mail_sink [--host 127.0.0.1] [--port 1025] [--dir var/mail]
+                            [--fail-first N]
+
+Defaults may also come from ``MAIL_SINK_HOST``, ``MAIL_SINK_PORT`` and
+``MAIL_SINK_DIR`` (a flag beats the environment, which beats the default).
+
+Each accepted message is written atomically (temporary file, fsync,
+``os.replace``) to ``<dir>/<UTC timestamp>-<8 hex>.eml`` so that file names sort
+by arrival and a reader never sees a partial ``.eml``. The file holds the raw
+message as received, preceded by ``Return-Path`` and ``X-Envelope-To`` headers
+that record the SMTP envelope. ``--fail-first N`` answers the first N DATA
+commands with a temporary failure (451) and saves nothing, so that tests can
+prove a sender retries.
+"""
+
+import argparse
+import asyncio
+import datetime
+import os
+import secrets
+import signal
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+TEMP_FAILURE = "451 4.3.0 Temporary failure (simulated by mail sink)"
+
+
+class SinkHandler:
+    """aiosmtpd handler that saves each message to one ``.eml`` file."""
+
+    def __init__(self, directory, fail_first=0):
+        self.directory = directory
+        self.fail_remaining = fail_first
+        self._last_stamp = None
+
+    def _next_name(self):
+        # Strictly increasing timestamps keep names in arrival order even if
+        # two messages land in the same microsecond or the clock steps back.
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if self._last_stamp is not None and now <= self._last_stamp:
+            now = self._last_stamp + datetime.timedelta(microseconds=1)
+        self._last_stamp = now
+        return f"{now:%Y%m%dT%H%M%S.%fZ}-{secrets.token_hex(4)}.eml"
+
+    def _write(self, name, data):
+        final = os.path.join(self.directory, name)
+        temp = os.path.join(self.directory, f".{name}.tmp")
+        try:
+            with open(temp, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(temp, final)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except FileNotFoundError:
+                pass
+            raise
+        return final
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.fail_remaining > 0:
+            self.fail_remaining -= 1
+            return TEMP_FAILURE
+        header = (
+            f"Return-Path: <{envelope.mail_from or ''}>\r\n"
+            f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n"
+        ).encode("utf-8")
+        name = self._next_name()
+        try:
+            await asyncio.to_thread(self._write, name, header + envelope.original_content)
+        except OSError as exc:
+            print(f"mail sink: could not save message: {exc}", file=sys.stderr, flush=True)
+            return "451 4.3.0 Could not store message"
+        return "250 2.0.0 OK saved " + name
+
+
+async def serve(host, port, directory, fail_first):
+    os.makedirs(directory, exist_ok=True)
+    handler = SinkHandler(directory, fail_first)
+    loop = asyncio.get_running_loop()
+    # An explicit hostname avoids socket.getfqdn(), which can stall on DNS.
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="mail-sink", enable_SMTPUTF8=True),
+        host=host,
+        port=port,
+    )
+    port = server.sockets[0].getsockname()[1]  # the real port when --port 0
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"mail sink: smtp://{host}:{port} -> {directory}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        # Open client sessions are cancelled by asyncio.run() on the way out.
+
+
+def parse_args(argv=None):
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="python -m ops.mail_sink", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default=env.get("MAIL_SINK_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=env.get("MAIL_SINK_PORT", "1025"))
+    parser.add_argument("--dir", default=env.get("MAIL_SINK_DIR", os.path.join("var", "mail")))
+    parser.add_argument("--fail-first", type=int, default=0, metavar="N",
+                        help="answer the first N DATA commands with 451")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args.host, args.port, args.dir, max(args.fail_first, 0)))
+    except OSError as exc:
+        print(f"mail sink: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
