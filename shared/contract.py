@@ -104,4 +104,34 @@ FILE_PUBLISHED = Event(
     },
 )
 
-EVENTS = (FILE_PUBLISHED,)
+FILE_DELETED = Event(
+    source="files",
+    name="file_deleted",
+    version=1,
+    fields={
+        "file_id": "uuid",
+        "community_id": "str",
+        "reason": "str",
+        "deleted_at": "timestamp",
+    },
+)
+
+SMS_CODE_REQUESTED = Event(
+    source="auth",
+    name="sms_code_requested",
+    version=1,
+    fields={"attempt_id": "uuid", "manager_id": "uuid"},
+)
+"""A login needs an SMS code; notify asks auth for it (``issue_sms_code``) when it
+sends, so the code never travels in an event or sits in an outbox."""
+
+PASSWORD_RESET_REQUESTED = Event(
+    source="auth",
+    name="password_reset_requested",
+    version=1,
+    fields={"reset_id": "uuid", "manager_id": "uuid"},
+)
+"""A manager asked for a reset link; notify asks auth for the link's token
+(``issue_reset_token``) when it sends."""
+
+EVENTS = (FILE_PUBLISHED, FILE_DELETED, SMS_CODE_REQUESTED, PASSWORD_RESET_REQUESTED)

@@ -58,10 +58,25 @@ class PayloadTooLarge(DomainError):
 
 
 @deserialize_to_instance
+class AuthenticationFailed(DomainError):
+    """Wrong or unknown login, password or code, or an expired step; the message says
+    what the person can do and reveals nothing about which accounts exist."""
+
+    status = 401
+    code = "authentication_failed"
+
+
+@deserialize_to_instance
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"
+
+
+@deserialize_to_instance
 class ServiceUnavailable(DomainError):
     status = 503
     code = "service_unavailable"
 
 
-EXPECTED_ERRORS = (InvalidInput, NotFound, AlreadyExists, Gone, PayloadTooLarge)
+EXPECTED_ERRORS = (InvalidInput, NotFound, AlreadyExists, Gone, PayloadTooLarge, AuthenticationFailed, TooManyRequests)
 """For ``@rpc(expected_exceptions=...)``: logged as warnings, not errors."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from eventlet.semaphore import Semaphore
 from nameko.amqp.publish import UndeliverableMessage
 from sqlalchemy import JSON, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -22,6 +23,9 @@ from shared.db import UtcDateTime
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=5)
+# One relay at a time per process (a kick after a commit and the timer may overlap);
+# across replicas the rows are locked with SKIP LOCKED.
+_relay_lock = Semaphore()
 
 
 class OutboxMixin:
@@ -51,6 +55,21 @@ def enqueue(session: Session, model, event: Event, payload: dict, now: datetime)
             attempts=0,
         )
     )
+
+
+def relay_now(session: Session, model, dispatch, now: datetime) -> int:
+    """``relay`` without racing another relay of this process."""
+    with _relay_lock:
+        return relay(session, model, dispatch, now)
+
+
+def kick(session: Session, model, dispatch, now: datetime) -> None:
+    """Relay right after a commit, so events leave at once rather than at the next
+    tick; a failure here is left to the timer (the data is committed already)."""
+    try:
+        relay_now(session, model, dispatch, now)
+    except Exception:
+        log.exception("relaying the outbox failed; the timer will retry")
 
 
 def relay(session: Session, model, dispatch, now: datetime, batch: int = 100) -> int:

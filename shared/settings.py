@@ -46,10 +46,24 @@ class Settings:
     operator_name: str
     helpline: str
     delivery_retry_seconds: float
+    login_max_failures: int
+    login_failure_window_minutes: int
+    session_idle_minutes: int
+    session_max_hours: int
+    initial_password_days: int
+    sms_code_seconds: int
+    sms_code_max_tries: int
+    sms_max_sends: int
+    reset_link_minutes: int
+    trust_forwarded_for: bool
 
     @property
     def is_development(self) -> bool:
         return self.environment == DEVELOPMENT
+
+    @property
+    def uses_https(self) -> bool:
+        return self.public_base_url.startswith("https://")
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -85,6 +99,16 @@ class Settings:
             operator_name=env.text("OPERATOR_NAME", "Fluvius"),
             helpline=env.text("HELPLINE", "078 35 35 34"),
             delivery_retry_seconds=env.number("DELIVERY_RETRY_SECONDS", 30.0, minimum=0.1),
+            login_max_failures=env.integer("LOGIN_MAX_FAILURES", 10, minimum=1),
+            login_failure_window_minutes=env.integer("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1),
+            session_idle_minutes=env.integer("SESSION_IDLE_MINUTES", 30, minimum=1),
+            session_max_hours=env.integer("SESSION_MAX_HOURS", 12, minimum=1),
+            initial_password_days=env.integer("INITIAL_PASSWORD_DAYS", 30, minimum=1),
+            sms_code_seconds=env.integer("SMS_CODE_SECONDS", 300, minimum=30),
+            sms_code_max_tries=env.integer("SMS_CODE_MAX_TRIES", 5, minimum=1),
+            sms_max_sends=env.integer("SMS_MAX_SENDS", 4, minimum=1),
+            reset_link_minutes=env.integer("RESET_LINK_MINUTES", 60, minimum=5),
+            trust_forwarded_for=env.flag("TRUST_FORWARDED_FOR", False),
         )
         if settings.reminder_days >= settings.retention_days:
             raise ConfigurationError(
@@ -170,6 +194,17 @@ class _Reader:
         if number < minimum:
             raise ConfigurationError(f"{name} must be at least {minimum}, not {number}")
         return number
+
+    def flag(self, name, default: bool) -> bool:
+        value = self._raw(name)
+        if value is None:
+            return default
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigurationError(f"{name} must be true or false, not {value!r}")
 
     def url(self, name, default):
         value = self.text(name, default)

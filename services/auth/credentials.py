@@ -1,39 +1,13 @@
-"""Passwords: the initial one the first e-mail carries, and their hashes (argon2id)."""
+"""The initial password the first e-mail carries."""
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from services.auth.models import Community, Manager
-
-# No look-alike characters (0/o, 1/l/i): the password is typed over from an e-mail.
-_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
-
-
-def generate_initial_password() -> str:
-    """Four groups of four, about 79 bits: e.g. 'k7qm-t3xa-9pwd-hv2e'."""
-    groups = ("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(4))
-    return "-".join(groups)
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+from services.auth.passwords import generate_initial_password, hash_password
 
 
 def issue_initial_credentials(session: Session, community: Community, *, ref: str, now: datetime) -> dict | None:

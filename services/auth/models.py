@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UtcDateTime
+from shared.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):
@@ -47,3 +48,103 @@ class Community(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     manager: Mapped[Manager] = relationship(back_populates="communities")
+
+
+class LoginAttempt(Base):
+    """A login (or password reset) between a correct password and a verified SMS code.
+
+    The browser holds a random token for it; only the token's hash is stored, and
+    so is the SMS code.  ``stage`` is ``choose_password`` (initial password used:
+    an own password must be chosen first) or ``verify_code``.
+    """
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    code_salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    code_tries: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    manager: Mapped[Manager] = relationship()
+
+
+class CodeRequest(Base):
+    """One SMS code sent (or asked for): the resend limit counts these."""
+
+    __tablename__ = "code_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"))
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("login_attempts.id"))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_code_requests_manager_at", "manager_id", "requested_at"),)
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"), index=True)
+    client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    manager: Mapped[Manager] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed password or code, counted per account (login as typed) and per address."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(10))  # "account" or "address"
+    key: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key", "at"),)
+
+
+class PasswordReset(Base):
+    __tablename__ = "password_resets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    issue_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    manager: Mapped[Manager] = relationship()
+
+
+class AuditEvent(Base):
+    """The auth audit trail. Never a password, code or token."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    manager_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    login: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class OutboxMessage(OutboxMixin, Base):
+    pass

@@ -1,10 +1,15 @@
-"""auth: communities, their managers, and the managers' credentials."""
+"""auth: communities, their managers, credentials, logins, sessions and the audit trail."""
+from nameko.events import EventDispatcher
 from nameko.rpc import rpc
+from nameko.timer import timer
 
-from services.auth import communities, credentials
+from services.auth import audit, communities, contacts, credentials, login, resets, sessions
+from services.auth.models import LoginAttempt, OutboxMessage
+from shared import outbox
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
+from shared.settings import SettingsProvider
 
 
 class AuthService:
@@ -12,6 +17,10 @@ class AuthService:
 
     db = Database("auth")
     clock = Clock()
+    settings = SettingsProvider()
+    dispatch = EventDispatcher(mandatory=True)
+
+    # --- the operator's helpdesk --------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def add_community(self, community_id, name, email, gsm):
@@ -23,9 +32,13 @@ class AuthService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def update_community(self, community_id, email=None, gsm=None, name=None):
-        community, _changed = communities.update_community(
-            self.db, community_id=community_id, email=email, gsm=gsm, name=name, now=self.clock.now()
+        now = self.clock.now()
+        community, changed = communities.update_community(
+            self.db, community_id=community_id, email=email, gsm=gsm, name=name, now=now
         )
+        for manager in changed:  # new contact details: old sessions and codes must not live on
+            sessions.end_everything(self.db, manager.id, now=now)
+            audit.record(self.db, "contact_changed", now=now, manager_id=manager.id)
         self.db.commit()
         return communities.community_view(community)
 
@@ -38,6 +51,8 @@ class AuthService:
         """Existence check and display name; no personal data."""
         community = communities.get_community(self.db, community_id)
         return {"id": community.id, "name": community.name}
+
+    # --- asked by notify when it sends ----------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_recipient(self, community_id):
@@ -58,3 +73,108 @@ class AuthService:
         issued = credentials.issue_initial_credentials(self.db, community, ref=ref, now=self.clock.now())
         self.db.commit()
         return issued
+
+    @rpc
+    def issue_sms_code(self, attempt_id, ref):
+        issued = login.issue_code(self.db, attempt_id, ref, now=self.clock.now(), settings=self.settings)
+        self.db.commit()
+        return issued
+
+    @rpc
+    def report_code_delivery(self, attempt_id, delivered):
+        attempt = self.db.get(LoginAttempt, attempt_id)
+        if attempt is not None:
+            audit.record(self.db, "code_sent" if delivered else "code_failed", now=self.clock.now(),
+                         manager_id=attempt.manager_id, detail=f"to {contacts.mask_gsm(attempt.manager.gsm)}")
+            self.db.commit()
+
+    @rpc
+    def issue_reset_token(self, reset_id, ref):
+        issued = resets.issue_token(self.db, reset_id, ref, now=self.clock.now())
+        self.db.commit()
+        return issued
+
+    # --- the portal (through the gateway) -------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("password",))
+    def start_login(self, login_name, password, client_ip=None):
+        attempt, token = login.start(self.db, login=login_name, password=password, client_ip=client_ip,
+                                     now=self.clock.now(), settings=self.settings)
+        self.db.commit()
+        self._relay()
+        return {"attempt_token": token, "stage": attempt.stage}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token",))
+    def get_attempt(self, attempt_token):
+        attempt = login.active_attempt(self.db, attempt_token, now=self.clock.now())
+        return {"stage": attempt.stage, "login": attempt.manager.login, "gsm": contacts.mask_gsm(attempt.manager.gsm)}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS,
+         sensitive_arguments=("attempt_token", "new_password", "new_password_confirm"))
+    def choose_password(self, attempt_token, new_password, new_password_confirm):
+        attempt = login.choose_password(self.db, attempt_token, new_password, new_password_confirm,
+                                        now=self.clock.now(), settings=self.settings)
+        self.db.commit()
+        self._relay()
+        return {"stage": attempt.stage}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token",))
+    def resend_code(self, attempt_token):
+        now = self.clock.now()
+        attempt = login.active_attempt(self.db, attempt_token, now=now, stage=login.VERIFY_CODE)
+        login.request_code(self.db, attempt, now=now, settings=self.settings)
+        self.db.commit()
+        self._relay()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token", "code"))
+    def verify_code(self, attempt_token, code, client_ip=None):
+        token = login.verify_code(self.db, attempt_token, code, client_ip=client_ip, now=self.clock.now(),
+                                  settings=self.settings)
+        self.db.commit()
+        return {"session_token": token}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def resolve_session(self, session_token):
+        """Who this session belongs to and which communities they manage (restarts the idle clock)."""
+        row = sessions.resolve(self.db, session_token, now=self.clock.now(), settings=self.settings)
+        manager = row.manager
+        view = {
+            "manager_id": manager.id,
+            "login": manager.login,
+            "communities": [{"id": c.id, "name": c.name} for c in sorted(manager.communities, key=lambda c: c.name)],
+        }
+        self.db.commit()
+        return view
+
+    @rpc(sensitive_arguments=("session_token",))
+    def end_session(self, session_token):
+        sessions.end(self.db, session_token, now=self.clock.now())
+        self.db.commit()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def request_password_reset(self, login_name, client_ip=None):
+        resets.request(self.db, login_name, client_ip=client_ip, now=self.clock.now(), settings=self.settings)
+        self.db.commit()
+        self._relay()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("token",))
+    def check_reset_token(self, token):
+        reset = resets.valid_reset(self.db, token, now=self.clock.now())
+        return {"login": reset.manager.login}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("token", "new_password", "new_password_confirm"))
+    def complete_password_reset(self, token, new_password, new_password_confirm, client_ip=None):
+        attempt_token = resets.complete(self.db, token, new_password, new_password_confirm, client_ip=client_ip,
+                                        now=self.clock.now(), settings=self.settings)
+        self.db.commit()
+        self._relay()
+        return {"attempt_token": attempt_token, "stage": login.VERIFY_CODE}
+
+    # --- events -----------------------------------------------------------------------------
+
+    @timer(interval=1)
+    def relay_outbox(self):
+        outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
+
+    def _relay(self):
+        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())

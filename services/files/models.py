@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -41,3 +41,16 @@ class File(Base):
 
 class OutboxMessage(OutboxMixin, Base):
     pass
+
+
+class Download(Base):
+    """Who downloaded which file when (one row per file per download)."""
+
+    __tablename__ = "downloads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    batch_id: Mapped[str] = mapped_column(String(36))
+    manager_id: Mapped[str] = mapped_column(String(36))
+    login: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

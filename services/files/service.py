@@ -1,12 +1,11 @@
 """files: published files, their blobs, and the events about them."""
 import logging
 
-from eventlet.semaphore import Semaphore
 from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.files import publishing
+from services.files import access, publishing
 from services.files.models import OutboxMessage
 from shared import outbox
 from shared.blobs import Blobs
@@ -16,11 +15,21 @@ from shared.errors import EXPECTED_ERRORS
 from shared.rpc import Rpc
 from shared.settings import SettingsProvider
 
+
 log = logging.getLogger(__name__)
 
-# One relay at a time per process (the RPC's kick and the timer may overlap);
-# across replicas the outbox rows are locked with SKIP LOCKED.
-_relay_lock = Semaphore()
+
+def remove_blobs(db, blobs, deleted_files) -> None:
+    """Remove the blobs of files already marked deleted; one that will not go keeps
+    its key on the tombstone, so the retention run tries again."""
+    for file in deleted_files:
+        try:
+            blobs.delete(file.blob_key)
+        except Exception:
+            log.exception("could not remove blob %s of deleted file %s", file.blob_key, file.id)
+        else:
+            file.blob_key = None
+    db.commit()
 
 
 class FilesService:
@@ -51,12 +60,8 @@ class FilesService:
             now=self.clock.now(),
         )
         self.db.commit()
-        view = publishing.file_view(file)
-        try:
-            self._relay()  # publish the event now rather than at the next tick
-        except Exception:  # the file is committed; the timer relays the event
-            log.exception("relaying the outbox after publishing failed")
-        return view
+        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
+        return publishing.file_view(file)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_files(self, community_id):
@@ -66,8 +71,39 @@ class FilesService:
 
     @timer(interval=1)
     def relay_outbox(self):
-        self._relay()
+        outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
-    def _relay(self):
-        with _relay_lock:
-            outbox.relay(self.db, OutboxMessage, self.dispatch, self.clock.now())
+    # --- the manager's portal: the session is resolved by auth, the rules applied here ----
+
+    def _session(self, session_token):
+        session = self.auth.resolve_session(session_token)
+        return session, [c["id"] for c in session["communities"]]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def list_my_files(self, session_token, sort="date", descending=True):
+        _, communities = self._session(session_token)
+        files = access.visible_files(self.db, communities, sort=sort, descending=bool(descending))
+        return [access.portal_view(f) for f in files]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def check_my_file(self, session_token, file_id):
+        _, communities = self._session(session_token)
+        return access.portal_view(access.link_status(self.db, communities, file_id))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def grant_download(self, session_token, file_ids):
+        session, communities = self._session(session_token)
+        granted = access.grant_download(self.db, communities, file_ids, manager_id=session["manager_id"],
+                                        login=session["login"], now=self.clock.now())
+        self.db.commit()
+        return granted
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def delete_my_files(self, session_token, file_ids):
+        session, communities = self._session(session_token)
+        deleted = access.delete_by_manager(self.db, communities, file_ids, login=session["login"],
+                                           now=self.clock.now())
+        self.db.commit()  # unreachable from here on, whatever happens to the blobs
+        remove_blobs(self.db, self.blobs, deleted)
+        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
+        return {"deleted": len(deleted)}

@@ -1,9 +1,10 @@
-"""notify's I/O: the SMTP connection."""
+"""notify's I/O: the SMTP server and the SMS gateway."""
 from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
 
+import requests
 from nameko.extensions import DependencyProvider
 
 from shared.settings import container_settings
@@ -27,3 +28,22 @@ class Mailer(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.mailer
+
+
+class HttpSmsGateway:
+    """POSTs ``{"to", "body"}`` as JSON to the configured SMS gateway; raises unless accepted."""
+
+    def __init__(self, url: str, timeout: float = 10.0):
+        self.url, self.timeout = url, timeout
+
+    def send(self, to: str, body: str) -> None:
+        response = requests.post(self.url, json={"to": to, "body": body}, timeout=self.timeout)
+        response.raise_for_status()
+
+
+class SmsGateway(DependencyProvider):
+    def setup(self):
+        self.gateway = HttpSmsGateway(container_settings(self.container).sms_gateway_url)
+
+    def get_dependency(self, worker_ctx):
+        return self.gateway

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from shared.formatting import date_nl, size_nl
+from shared.formatting import date_nl, local, size_nl
 
 KIND_LABELS = {"periodic": "periodiek bestand", "adhoc": "mededeling"}
 
@@ -54,6 +54,22 @@ def render_file_published(event: dict, recipient: dict, credentials: dict | None
         helpline=settings.helpline,
         retention_days=settings.retention_days,
     )
+
+
+def render_password_reset(issued: dict, settings) -> Rendered:
+    return render(
+        "password_reset",
+        link=f"{settings.public_base_url}/reset/{issued['token']}",
+        login=issued["login"],
+        valid_until=local(issued["expires_at"]).strftime("%H:%M"),
+        operator=settings.operator_name,
+        helpline=settings.helpline,
+    )
+
+
+def render_sms_code(issued: dict, settings) -> str:
+    return " ".join(env.get_template("sms/code.txt").render(
+        code=issued["code"], minutes=issued["valid_minutes"], operator=settings.operator_name).split())
 
 
 def build_email(*, sender_name: str, sender: str, recipient: str, rendered: Rendered,

@@ -29,7 +29,7 @@ class Delivery(Base):
     dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[str] = mapped_column(String(36), index=True)
-    community_id: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     data: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)

@@ -1,0 +1,26 @@
+"""The auth audit trail: who did what, when, from where. Never a secret."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from services.auth.models import AuditEvent
+
+log = logging.getLogger("energiepost.audit")
+
+KINDS = {
+    "login_password_ok", "login_failed", "login_locked", "login_ok", "initial_password_expired",
+    "password_changed", "reset_requested", "reset_completed", "reset_link_invalid",
+    "code_requested", "code_sent", "code_failed", "code_wrong", "code_refused",
+    "logout", "session_expired", "contact_changed",
+}
+
+
+def record(session: Session, kind: str, *, now: datetime, manager_id=None, login=None, client_ip=None,
+           detail=None) -> None:
+    assert kind in KINDS, kind
+    session.add(AuditEvent(at=now, kind=kind, manager_id=manager_id, login=(login or None) and login[:320],
+                           client_ip=client_ip, detail=detail and detail[:300]))
+    log.info("audit %s manager=%s ip=%s %s", kind, manager_id or "-", client_ip or "-", detail or "")

@@ -1,0 +1,54 @@
+"""Server-side sessions: created after the SMS code, ended on logout or timeout."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as DbSession
+
+from services.auth import audit
+from services.auth.models import LoginAttempt, Manager, Session
+from services.auth.tokens import new_token, token_hash
+from shared.errors import AuthenticationFailed
+
+SESSION_ENDED = "Uw sessie is verlopen. Meld u opnieuw aan."
+
+
+def create(db: DbSession, manager: Manager, *, client_ip, now: datetime, settings) -> str:
+    token = new_token()
+    db.add(Session(
+        id=str(uuid.uuid4()), token_hash=token_hash(token), manager_id=manager.id, client_ip=client_ip,
+        created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours),
+    ))
+    return token
+
+
+def resolve(db: DbSession, token, *, now: datetime, settings) -> Session:
+    """The live session for ``token`` (its idle clock restarted), or AuthenticationFailed."""
+    row = db.scalar(select(Session).where(Session.token_hash == token_hash(token)))
+    if row is None or row.ended_at is not None:
+        raise AuthenticationFailed(SESSION_ENDED)
+    idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now >= row.expires_at or now >= idle_limit:
+        row.ended_at = now
+        audit.record(db, "session_expired", now=now, manager_id=row.manager_id)
+        db.commit()
+        raise AuthenticationFailed(SESSION_ENDED)
+    row.last_seen_at = now
+    return row
+
+
+def end(db: DbSession, token, *, now: datetime) -> None:
+    row = db.scalar(select(Session).where(Session.token_hash == token_hash(token)))
+    if row is not None and row.ended_at is None:
+        row.ended_at = now
+        audit.record(db, "logout", now=now, manager_id=row.manager_id)
+
+
+def end_everything(db: DbSession, manager_id: str, *, now: datetime) -> None:
+    """End a manager's sessions and pending logins (and so their pending codes)."""
+    db.execute(update(Session).where(Session.manager_id == manager_id, Session.ended_at.is_(None))
+               .values(ended_at=now).execution_options(synchronize_session=False))
+    db.execute(update(LoginAttempt).where(LoginAttempt.manager_id == manager_id, LoginAttempt.ended_at.is_(None))
+               .values(ended_at=now, code_hash=None).execution_options(synchronize_session=False))

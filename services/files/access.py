@@ -1,0 +1,111 @@
+"""What a manager may see and do with files: only their communities' files, decided here.
+
+Every function takes the community ids of the session (resolved by auth, never
+taken from the browser); a file outside them does not exist as far as the caller
+can tell (NotFound, no bytes).
+"""
+from __future__ import annotations
+
+import mimetypes
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.files.models import Download, File, OutboxMessage
+from shared import contract, outbox
+from shared.errors import Gone, InvalidInput, NotFound
+
+SORTS = {"name": File.name, "size": File.size, "date": File.published_at}
+MAX_SELECTION = 500
+GONE = "Dit bestand is niet meer beschikbaar."
+
+
+def _ids(file_ids) -> list[str]:
+    if isinstance(file_ids, str):
+        file_ids = [file_ids]
+    if not isinstance(file_ids, list) or not file_ids:
+        raise InvalidInput("Selecteer minstens één bestand.", field="file")
+    if len(file_ids) > MAX_SELECTION:
+        raise InvalidInput(f"Selecteer hoogstens {MAX_SELECTION} bestanden tegelijk.", field="file")
+    cleaned = []
+    for file_id in file_ids:
+        try:
+            cleaned.append(str(uuid.UUID(str(file_id))))
+        except ValueError:
+            raise NotFound("Onbekend bestand.", field="file") from None
+    return list(dict.fromkeys(cleaned))
+
+
+def visible_files(db: Session, community_ids: list[str], *, sort: str = "date", descending: bool = True) -> list[File]:
+    column = SORTS.get(sort, File.published_at)
+    order = column.desc() if descending else column.asc()
+    return list(db.scalars(
+        select(File).where(File.community_id.in_(community_ids), File.deleted_at.is_(None))
+        .order_by(order, File.published_at.desc(), File.id)
+    ))
+
+
+def _owned(db: Session, community_ids: list[str], file_ids: list[str]) -> list[File]:
+    files = list(db.scalars(select(File).where(File.id.in_(file_ids), File.community_id.in_(community_ids))))
+    if len(files) != len(file_ids):
+        raise NotFound("Onbekend bestand.", field="file")
+    return sorted(files, key=lambda f: file_ids.index(f.id))
+
+
+def link_status(db: Session, community_ids: list[str], file_id) -> File:
+    """The file an e-mail link points to; Gone once deleted."""
+    (file,) = _owned(db, community_ids, _ids([file_id]))
+    if file.is_deleted:
+        raise Gone(GONE)
+    return file
+
+
+def grant_download(db: Session, community_ids, file_ids, *, manager_id: str, login: str, now: datetime) -> list[dict]:
+    """Record the download (clearing *Nieuw*) and say where the bytes are."""
+    files = _owned(db, community_ids, _ids(file_ids))
+    if any(f.is_deleted or f.blob_key is None for f in files):
+        raise Gone(GONE)
+    batch = str(uuid.uuid4())
+    for file in files:
+        db.add(Download(file_id=file.id, batch_id=batch, manager_id=manager_id, login=login, at=now))
+        if file.first_downloaded_at is None:
+            file.first_downloaded_at = now
+    return [
+        {"id": f.id, "name": f.name, "size": f.size, "sha256": f.sha256, "blob_key": f.blob_key,
+         "content_type": mimetypes.guess_type(f.name)[0] or "application/octet-stream"}
+        for f in files
+    ]
+
+
+def delete_by_manager(db: Session, community_ids, file_ids, *, login: str, now: datetime) -> list[File]:
+    """Make the files unreachable for good; returns those newly deleted.  Their
+    ``blob_key`` stays until the blob is really gone (see ``remove_blobs``)."""
+    files = _owned(db, community_ids, _ids(file_ids))
+    deleted = []
+    for file in files:
+        if file.is_deleted:
+            continue
+        deleted.append(file)
+        file.deleted_at = now
+        file.deleted_reason = "manager"
+        file.deleted_by = login
+        payload = contract.FILE_DELETED.build(occurred_at=now, file_id=file.id, community_id=file.community_id,
+                                              reason="manager", deleted_at=now.isoformat())
+        outbox.enqueue(db, OutboxMessage, contract.FILE_DELETED, payload, now)
+    return deleted
+
+
+def portal_view(file: File) -> dict:
+    return {
+        "id": file.id,
+        "community_id": file.community_id,
+        "name": file.name,
+        "size": file.size,
+        "kind": file.kind,
+        "shared_by": file.shared_by,
+        "published_at": file.published_at.isoformat(),
+        "expires_at": file.expires_at.isoformat(),
+        "is_new": file.first_downloaded_at is None,
+    }
