@@ -1,15 +1,23 @@
-"""gateway: the HTTP front door (upstream ingest API, health; the managers' portal)."""
-from nameko.timer import timer
+"""gateway: the HTTP front door — the managers' portal, the upstream ingest API, health."""
+import mimetypes
+from pathlib import Path
 
-from services.gateway import ingest, openapi
+from nameko.timer import timer
+from werkzeug.wrappers import Response
+
+from services.gateway import ingest, openapi, pages
 from services.gateway.dependencies import IngestKeys
+from services.gateway.portal import Portal
 from services.gateway.web import http, json_response
 from shared.blobs import Blobs
+from shared.errors import NotFound
 from shared.rpc import Rpc
 from shared.settings import SettingsProvider
 
 # files re-reads a published blob to verify it: allow for a 2 GiB file on a slow disk.
 PUBLISH_TIMEOUT_SECONDS = 300
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {path.name for path in STATIC.iterdir()}
 
 
 class GatewayService:
@@ -21,6 +29,98 @@ class GatewayService:
     auth = Rpc("auth")
     files = Rpc("files")
     files_publish = Rpc("files", timeout=PUBLISH_TIMEOUT_SECONDS)
+
+    def _portal(self, request):
+        return Portal(request, settings=self.settings, auth=self.auth, files=self.files, blobs=self.blobs)
+
+    # --- the managers' portal -------------------------------------------------------------
+
+    @http("GET", "/", page=True)
+    def home(self, request):
+        return pages.redirect("/files", self.settings)
+
+    @http("GET", "/login", page=True)
+    def login_form(self, request):
+        return self._portal(request).login_form()
+
+    @http("POST", "/login", page=True)
+    def login(self, request):
+        return self._portal(request).login()
+
+    @http("GET", "/password/new", page=True)
+    def choose_password_form(self, request):
+        return self._portal(request).choose_password_form()
+
+    @http("POST", "/password/new", page=True)
+    def choose_password(self, request):
+        return self._portal(request).choose_password()
+
+    @http("GET", "/code", page=True)
+    def code_form(self, request):
+        return self._portal(request).code_form()
+
+    @http("POST", "/code", page=True)
+    def verify_code(self, request):
+        return self._portal(request).verify_code()
+
+    @http("POST", "/code/resend", page=True)
+    def resend_code(self, request):
+        return self._portal(request).resend_code()
+
+    @http("POST", "/logout", page=True)
+    def logout(self, request):
+        return self._portal(request).logout()
+
+    @http("GET", "/forgot", page=True)
+    def forgot_form(self, request):
+        return self._portal(request).forgot_form()
+
+    @http("POST", "/forgot", page=True)
+    def forgot(self, request):
+        return self._portal(request).forgot()
+
+    @http("GET", "/reset/<token>", page=True)
+    def reset_form(self, request, token):
+        return self._portal(request).reset_form(token)
+
+    @http("POST", "/reset/<token>", page=True)
+    def reset(self, request, token):
+        return self._portal(request).reset(token)
+
+    @http("GET", "/files", page=True)
+    def file_list(self, request):
+        return self._portal(request).file_list()
+
+    @http("GET", "/files/<file_id>", page=True)
+    def file_link(self, request, file_id):
+        return self._portal(request).file_link(file_id)
+
+    @http("POST", "/files/download", page=True)
+    def download(self, request):
+        return self._portal(request).download()
+
+    @http("POST", "/files/delete", page=True)
+    def confirm_delete(self, request):
+        return self._portal(request).confirm_delete()
+
+    @http("POST", "/files/delete/confirm", page=True)
+    def delete(self, request):
+        return self._portal(request).delete()
+
+    @http("GET", "/help", page=True)
+    def help(self, request):
+        return self._portal(request).help()
+
+    @http("GET", "/static/<name>", page=True)
+    def static(self, request, name):
+        if name not in STATIC_FILES:
+            raise NotFound("Deze pagina bestaat niet.")
+        response = Response((STATIC / name).read_bytes(), mimetype=mimetypes.guess_type(name)[0])
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    # --- upstream systems -----------------------------------------------------------------
 
     @http("GET", "/healthz")
     def healthz(self, request):

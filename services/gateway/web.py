@@ -15,7 +15,9 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from services.gateway import pages
 from shared.errors import DomainError
+from shared.settings import container_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,28 @@ def error_response(exc: BaseException) -> Response:
     return json_response({"error": "internal_error", "message": "internal error; please try again later"}, 500)
 
 
+def error_page(exc: BaseException, settings) -> Response:
+    """The same mapping as ``error_response``, as a page for people."""
+    if isinstance(exc, DomainError):
+        status, message = exc.status, exc.message
+    elif isinstance(exc, HTTPException) and exc.code and exc.code < 500:
+        status, message = exc.code, PAGE_MESSAGES.get(exc.code, "Deze vraag kon niet verwerkt worden.")
+    else:
+        log.error("unexpected error while rendering a page", exc_info=exc)
+        status, message = 500, "Er ging iets mis aan onze kant. Probeer het later opnieuw."
+    return pages.render(None, settings, "error.html", status=status, message=message)
+
+
+PAGE_MESSAGES = {
+    404: "Deze pagina bestaat niet.",
+    405: "Deze pagina kan zo niet gebruikt worden.",
+    413: "Dit is te groot.",
+}
+
+
 class _App(WsgiApp):
-    """nameko's WSGI app, with our error body for unknown routes and wrong methods."""
+    """nameko's WSGI app, with our error bodies for unknown routes and wrong methods:
+    JSON under /api, a page elsewhere."""
 
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
@@ -54,7 +76,9 @@ class _App(WsgiApp):
         try:
             provider, values = adapter.match()
         except HTTPException as exc:
-            return error_response(exc)(environ, start_response)
+            if request.path.startswith("/api/"):
+                return error_response(exc)(environ, start_response)
+            return error_page(exc, container_settings(self.server.container))(environ, start_response)
         request.path_values = values
         return provider.handle_request(request)(environ, start_response)
 
@@ -65,9 +89,18 @@ class _Server(WebServer):
 
 
 class Http(HttpRequestHandler):
+    """``@http(method, url)`` for the API (JSON errors), ``page=True`` for the portal."""
+
     server = _Server()
 
+    def __init__(self, method, url, page=False, **kwargs):
+        self.page = page
+        kwargs.setdefault("expected_exceptions", DomainError)  # a 4xx, logged as a warning
+        super().__init__(method, url, **kwargs)
+
     def response_from_exception(self, exc):
+        if self.page:
+            return error_page(exc, container_settings(self.container))
         return error_response(exc)
 
 

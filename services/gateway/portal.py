@@ -1,0 +1,274 @@
+"""The managers' portal: each handler checks its input, asks auth or files, renders.
+
+Authorisation is not decided here: files checks every list, download and delete
+against the session (which auth resolves); this module only carries the token.
+"""
+from __future__ import annotations
+
+from services.gateway import downloads, pages
+from shared.errors import AuthenticationFailed, Gone, InvalidInput, NotFound, TooManyRequests
+
+SORT_FIELDS = ("name", "size", "date")
+FORGOT_ANSWER = ("Als er een account bestaat voor deze login, ontvangt u binnen enkele minuten een e-mail "
+                 "met een link om een nieuw wachtwoord te kiezen.")
+
+
+class Portal:
+    """What one request needs: the request, the settings and the RPC proxies."""
+
+    def __init__(self, request, *, settings, auth, files, blobs):
+        self.request, self.settings, self.auth, self.files, self.blobs = request, settings, auth, files, blobs
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def render(self, template, *, status=200, **context):
+        return pages.render(self.request, self.settings, template, status=status, **context)
+
+    def redirect(self, location):
+        return pages.redirect(location, self.settings)
+
+    def cookie(self, name):
+        return pages.read_cookie(self.request, name, self.settings)
+
+    @property
+    def ip(self):
+        return pages.client_ip(self.request, self.settings)
+
+    def session(self):
+        token = self.cookie(pages.SESSION)
+        if not token:
+            return None
+        try:
+            return self.auth.resolve_session(token)
+        except AuthenticationFailed:
+            return None
+
+    def to_login(self, next_path="/files"):
+        response = self.redirect(pages.with_next("/login", next_path))
+        pages.clear_cookie(response, pages.SESSION, self.settings)
+        return response
+
+    # --- login -------------------------------------------------------------------------
+
+    def login_form(self):
+        if self.session():
+            return self.redirect(pages.safe_next(self.request.args.get("next")))
+        message = "U bent afgemeld." if self.request.args.get("logged_out") else None
+        return self.render("login.html", next=pages.safe_next(self.request.args.get("next")), info=message)
+
+    def login(self):
+        pages.check_post(self.request, self.settings)
+        form = self.request.form
+        next_path = pages.safe_next(form.get("next"))
+        try:
+            started = self.auth.start_login(form.get("login", ""), form.get("password", ""), self.ip)
+        except (AuthenticationFailed, TooManyRequests) as exc:
+            return self.render("login.html", status=exc.status, next=next_path, error=exc.message,
+                               login=form.get("login", "")[:320])
+        target = "/password/new" if started["stage"] == "choose_password" else "/code"
+        response = self.redirect(pages.with_next(target, next_path))
+        pages.set_cookie(response, pages.ATTEMPT, started["attempt_token"], self.settings)
+        return response
+
+    def _attempt(self, stage):
+        token = self.cookie(pages.ATTEMPT)
+        attempt = self.auth.get_attempt(token) if token else None
+        if attempt is None or attempt["stage"] != stage:
+            raise AuthenticationFailed("Uw aanmelding is verlopen of afgebroken. Meld u opnieuw aan.")
+        return token, attempt
+
+    def _restart(self, exc):
+        response = self.render("login.html", status=exc.status, next="/files", error=exc.message)
+        pages.clear_cookie(response, pages.ATTEMPT, self.settings)
+        return response
+
+    def choose_password_form(self):
+        try:
+            _, attempt = self._attempt("choose_password")
+        except AuthenticationFailed as exc:
+            return self._restart(exc)
+        return self.render("choose_password.html", attempt=attempt,
+                           next=pages.safe_next(self.request.args.get("next")))
+
+    def choose_password(self):
+        pages.check_post(self.request, self.settings)
+        form = self.request.form
+        next_path = pages.safe_next(form.get("next"))
+        try:
+            token, attempt = self._attempt("choose_password")
+        except AuthenticationFailed as exc:
+            return self._restart(exc)
+        try:
+            self.auth.choose_password(token, form.get("new_password", ""), form.get("new_password_confirm", ""))
+        except InvalidInput as exc:
+            return self.render("choose_password.html", status=400, attempt=attempt, next=next_path,
+                               error=exc.message, error_field=exc.field)
+        except TooManyRequests as exc:
+            return self.render("choose_password.html", status=429, attempt=attempt, next=next_path, error=exc.message)
+        return self.redirect(pages.with_next("/code", next_path))
+
+    def code_form(self, *, info=None):
+        try:
+            _, attempt = self._attempt("verify_code")
+        except AuthenticationFailed as exc:
+            return self._restart(exc)
+        return self.render("code.html", attempt=attempt, next=pages.safe_next(self.request.args.get("next")),
+                           info=info or (self.request.args.get("resent") and "We stuurden u een nieuwe code."))
+
+    def verify_code(self):
+        pages.check_post(self.request, self.settings)
+        form = self.request.form
+        next_path = pages.safe_next(form.get("next"))
+        try:
+            token, attempt = self._attempt("verify_code")
+        except AuthenticationFailed as exc:
+            return self._restart(exc)
+        try:
+            session = self.auth.verify_code(token, form.get("code", ""), self.ip)
+        except (AuthenticationFailed, TooManyRequests) as exc:
+            return self.render("code.html", status=exc.status, attempt=attempt, next=next_path, error=exc.message)
+        response = self.redirect(next_path)
+        pages.clear_cookie(response, pages.ATTEMPT, self.settings)
+        pages.set_cookie(response, pages.SESSION, session["session_token"], self.settings)
+        return response
+
+    def resend_code(self):
+        pages.check_post(self.request, self.settings)
+        next_path = pages.safe_next(self.request.form.get("next"))
+        try:
+            token, attempt = self._attempt("verify_code")
+        except AuthenticationFailed as exc:
+            return self._restart(exc)
+        try:
+            self.auth.resend_code(token)
+        except TooManyRequests as exc:
+            return self.render("code.html", status=429, attempt=attempt, next=next_path, error=exc.message)
+        location = pages.with_next("/code", next_path)
+        return self.redirect(location + ("&" if "?" in location else "?") + "resent=1")
+
+    def logout(self):
+        pages.check_post(self.request, self.settings)
+        token = self.cookie(pages.SESSION)
+        if token:
+            self.auth.end_session(token)
+        response = self.redirect("/login?logged_out=1")
+        pages.clear_cookie(response, pages.SESSION, self.settings)
+        return response
+
+    # --- forgotten password ---------------------------------------------------------------
+
+    def forgot_form(self):
+        return self.render("forgot.html")
+
+    def forgot(self):
+        pages.check_post(self.request, self.settings)
+        self.auth.request_password_reset(self.request.form.get("login", "")[:320], self.ip)
+        return self.render("forgot.html", info=FORGOT_ANSWER, sent=True)
+
+    def reset_form(self, token):
+        try:
+            reset = self.auth.check_reset_token(token)
+        except AuthenticationFailed as exc:
+            return self.render("message.html", status=410, title="Link niet meer geldig", message=exc.message)
+        return self.render("reset.html", token=token, login=reset["login"])
+
+    def reset(self, token):
+        pages.check_post(self.request, self.settings)
+        form = self.request.form
+        try:
+            started = self.auth.complete_password_reset(token, form.get("new_password", ""),
+                                                        form.get("new_password_confirm", ""), self.ip)
+        except AuthenticationFailed as exc:
+            return self.render("message.html", status=410, title="Link niet meer geldig", message=exc.message)
+        except (InvalidInput, TooManyRequests) as exc:
+            login = self.auth.check_reset_token(token)["login"] if isinstance(exc, InvalidInput) else ""
+            return self.render("reset.html", status=exc.status, token=token, login=login, error=exc.message)
+        response = self.redirect("/code")
+        pages.clear_cookie(response, pages.SESSION, self.settings)
+        pages.set_cookie(response, pages.ATTEMPT, started["attempt_token"], self.settings)
+        return response
+
+    # --- files ----------------------------------------------------------------------------
+
+    def file_list(self, *, selected=None, status=200, message=None, error=None):
+        session = self.session()
+        if session is None:
+            return self.to_login(self.request.full_path.rstrip("?") if selected is None else f"/files/{selected}")
+        args = self.request.args
+        sort = args.get("sort") if args.get("sort") in SORT_FIELDS else "date"
+        descending = args.get("dir", "desc" if sort == "date" else "asc") == "desc"
+        files = self.files.list_my_files(self.cookie(pages.SESSION), sort, descending)
+        if message is None and args.get("deleted", "").isdigit():
+            count = int(args["deleted"])
+            message = f"{count} bestand{'en' if count != 1 else ''} verwijderd."
+        return self.render("files.html", status=status, session=session, files=files, sort=sort,
+                           descending=descending, selected=selected, message=message, error=error,
+                           total_size=sum(f["size"] for f in files),
+                           show_community=len(session["communities"]) > 1,
+                           community_names={c["id"]: c["name"] for c in session["communities"]})
+
+    def file_link(self, file_id):
+        """The link in the e-mail: the list with that file selected, or why it is not there."""
+        session = self.session()
+        if session is None:
+            return self.to_login(f"/files/{file_id}")
+        try:
+            self.files.check_my_file(self.cookie(pages.SESSION), file_id)
+        except Gone:
+            return self.render("gone.html", status=410, session=session)
+        except NotFound:
+            return self.render("message.html", status=404, session=session, title="Bestand niet gevonden",
+                               message="Dit bestand bestaat niet of is niet voor u bestemd.")
+        return self.file_list(selected=file_id)
+
+    def _selection(self):
+        return [value for value in self.request.form.getlist("file") if value][:1000]
+
+    def download(self):
+        pages.check_post(self.request, self.settings)
+        token = self.cookie(pages.SESSION)
+        if self.session() is None:
+            return self.to_login()
+        selection = self._selection()
+        if not selection:
+            return self.file_list(status=400, error="Selecteer eerst een of meer bestanden.")
+        try:
+            granted = self.files.grant_download(token, selection)
+        except Gone:
+            return self.render("gone.html", status=410, session=self.session())
+        except NotFound:
+            return self.file_list(status=404, error="Een van de gekozen bestanden bestaat niet (meer).")
+        if any(not self.blobs.exists(f["blob_key"]) for f in granted):
+            return self.render("gone.html", status=410, session=self.session())
+        if len(granted) == 1:
+            response = downloads.single(self.blobs, granted[0])
+        else:
+            response = downloads.zipped(self.blobs, granted, f"bestanden-{len(granted)}.zip")
+        return pages.security_headers(response, self.settings)
+
+    def confirm_delete(self):
+        pages.check_post(self.request, self.settings)
+        session = self.session()
+        if session is None:
+            return self.to_login()
+        selection = set(self._selection())
+        if not selection:
+            return self.file_list(status=400, error="Selecteer eerst de bestanden die u wilt verwijderen.")
+        files = [f for f in self.files.list_my_files(self.cookie(pages.SESSION), "date", True) if f["id"] in selection]
+        if len(files) != len(selection):
+            return self.file_list(status=404, error="Een van de gekozen bestanden bestaat niet (meer).")
+        return self.render("confirm_delete.html", session=session, files=files)
+
+    def delete(self):
+        pages.check_post(self.request, self.settings)
+        if self.session() is None:
+            return self.to_login()
+        selection = self._selection()
+        try:
+            result = self.files.delete_my_files(self.cookie(pages.SESSION), selection)
+        except (NotFound, InvalidInput) as exc:
+            return self.file_list(status=exc.status, error=exc.message)
+        return self.redirect(f"/files?deleted={result['deleted']}")
+
+    def help(self):
+        return self.render("help.html", session=self.session())
