@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres test-e2e install up down bench clean
+.PHONY: run test test-sqlite test-postgres test-e2e test-browser install up down bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m ops.test_setup
-	$(MAKE) test-sqlite test-postgres test-e2e
+	$(MAKE) test-sqlite test-postgres test-e2e test-browser
 
 test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/integration
@@ -30,6 +30,10 @@ test-postgres: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
+
+# Own pytest root: Playwright must not run in the eventlet-patched process of the other suites.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser --confcutdir=tests/browser -p no:pytest_nameko
 
 up:
 	docker compose -p energiepost -f compose.yaml up --build

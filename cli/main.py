@@ -8,6 +8,7 @@ ENERGIEPOST_API_URL and ENERGIEPOST_INGEST_KEY.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -149,6 +150,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    logging.getLogger("amqp").setLevel(logging.ERROR)  # chatter on closing channels is not for operators
     try:
         args.handler(args)
     except DomainError as exc:

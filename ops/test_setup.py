@@ -3,6 +3,8 @@
 - RabbitMQ's management API (the tests make a vhost per test through it): the
   plugin is enabled when it is off.
 - PostgreSQL must answer (the suite runs once against it).
+- Chromium for the browser tests: Debian's package, installed when missing
+  (Playwright drives it; it never downloads a browser of its own).
 """
 from __future__ import annotations
 
@@ -52,9 +54,24 @@ def ensure_postgres() -> None:
         )
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_chromium() -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit(f"test setup: {CHROMIUM} is missing; install Debian's chromium package (apt-get install chromium)")
+    print("test setup: installing chromium (Debian package)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
 def main() -> None:
     ensure_rabbitmq_management()
     ensure_postgres()
+    ensure_chromium()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ def _unavailable(service: str) -> ServiceUnavailable:
     return ServiceUnavailable(f"the {service} service did not answer in time; try again shortly")
 
 
+def _not_running(service: str) -> ServiceUnavailable:
+    return ServiceUnavailable(f"the {service} service is not running (or still starting); try again shortly")
+
+
 class _DeadlineMethod:
     def __init__(self, method_proxy, service: str, timeout: float):
         self.method_proxy = method_proxy
@@ -37,7 +41,7 @@ class _DeadlineMethod:
                 raise
             raise _unavailable(self.service) from None
         except UnknownService:
-            raise _unavailable(self.service) from None
+            raise _not_running(self.service) from None
         finally:
             deadline.cancel()
 
@@ -104,5 +108,7 @@ class RpcClient:
         )
         try:
             return getattr(proxy, method)(**kwargs)
-        except (RpcTimeout, UnknownService):
+        except RpcTimeout:
             raise _unavailable(service) from None
+        except UnknownService:
+            raise _not_running(service) from None

@@ -47,7 +47,9 @@ class _BlobSink:
 
 class _UploadParser(MultiPartParser):
     def __init__(self, blobs, max_bytes: int):
-        super().__init__(max_form_memory_size=FORM_OVERHEAD, max_form_parts=8, buffer_size=1024 * 1024)
+        # werkzeug refuses any read larger than max_form_memory_size, file parts included:
+        # read in chunks that fit, or every upload over 64 KiB is a 413.
+        super().__init__(max_form_memory_size=FORM_OVERHEAD, max_form_parts=8, buffer_size=FORM_OVERHEAD // 2)
         self.blobs = blobs
         self.max_bytes = max_bytes
         self.writer = None

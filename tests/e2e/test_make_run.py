@@ -7,61 +7,20 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 from shared.settings import PROJECT_ROOT
-from tests.support.sinks import MailSink, credentials_in, free_port, links_in, wait_until
-
-CLI = str(Path(sys.executable).parent / "energiepost")
-
+from tests.support.launch import cli, running, system_environment
+from tests.support.sinks import MailSink, credentials_in, free_port, links_in
 
 @pytest.fixture
 def environment(rabbit_config, tmp_path):
-    gateway = free_port()
-    env = {
-        **os.environ,
-        "AMQP_URI": rabbit_config["AMQP_URI"],  # a vhost of its own: a developer's `make run` is untouched
-        "DATA_DIR": str(tmp_path / "var"),
-        "GATEWAY_ADDRESS": f"127.0.0.1:{gateway}",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway}",
-        "SMTP_PORT": str(free_port()),
-        "SMS_GATEWAY_URL": f"http://127.0.0.1:{free_port()}/messages",
-    }
-    for name in ("INGEST_API_KEYS", "ENERGIEPOST_INGEST_KEY", "ENERGIEPOST_ENV", "ENERGIEPOST_API_URL"):
-        env.pop(name, None)
-    return env
+    return system_environment(rabbit_config["AMQP_URI"], tmp_path / "var")
 
 
 @pytest.fixture
 def running_system(environment):
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "run"], cwd=PROJECT_ROOT, env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True,
-    )
-
-    def healthy():
-        if process.poll() is not None:
-            raise AssertionError(f"make run exited with {process.returncode}:\n{process.stdout.read()}")
-        try:
-            return requests.get(f"{environment['PUBLIC_BASE_URL']}/healthz", timeout=1).ok
-        except requests.ConnectionError:
-            return False
-
-    try:
-        wait_until(healthy, timeout=90, interval=0.5, message="the gateway of `make run`")
+    with running(environment) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                raise
-
-
-def cli(environment, *args):
-    return subprocess.run([CLI, *args], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=60)
 
 
 def test_publish_twice_through_make_run_and_the_cli(running_system, environment, tmp_path):

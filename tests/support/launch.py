@@ -1,0 +1,96 @@
+"""The whole system started as `make run` starts it, for end-to-end and browser tests."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from shared.settings import PROJECT_ROOT
+from tests.support.sinks import free_port, wait_until
+
+CLI = str(Path(sys.executable).parent / "energiepost")
+AMQP_URI = os.environ.get("TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+RABBIT_API_URI = os.environ.get("TEST_RABBIT_API_URI", "http://guest:guest@127.0.0.1:15672")
+
+
+@contextlib.contextmanager
+def fresh_vhost():
+    """An AMQP URI on a vhost of its own (made and removed through the management API)."""
+    name = f"energiepost_test_{uuid.uuid4().hex[:10]}"
+    api = urlsplit(RABBIT_API_URI)
+    base = f"{api.scheme}://{api.hostname}:{api.port}/api"
+    auth = (api.username, api.password)
+    user = urlsplit(AMQP_URI).username
+    requests.put(f"{base}/vhosts/{quote(name)}", auth=auth, timeout=10).raise_for_status()
+    requests.put(f"{base}/permissions/{quote(name)}/{user}", auth=auth, timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    try:
+        yield AMQP_URI.rstrip("/") + "/" + quote(name)
+    finally:
+        requests.delete(f"{base}/vhosts/{quote(name)}", auth=auth, timeout=30)
+
+
+def system_environment(amqp_uri: str, data_dir: Path) -> dict:
+    gateway = free_port()
+    env = {
+        **os.environ,
+        "AMQP_URI": amqp_uri,  # a vhost of its own: a developer's `make run` is untouched
+        "DATA_DIR": str(data_dir),
+        "GATEWAY_ADDRESS": f"127.0.0.1:{gateway}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway}",
+        "SMTP_PORT": str(free_port()),
+        "SMS_GATEWAY_URL": f"http://127.0.0.1:{free_port()}/messages",
+    }
+    for name in ("INGEST_API_KEYS", "ENERGIEPOST_INGEST_KEY", "ENERGIEPOST_ENV", "ENERGIEPOST_API_URL"):
+        env.pop(name, None)
+    return env
+
+
+@contextlib.contextmanager
+def running(env: dict):
+    """`make run` in its own process group; Ctrl-C (SIGINT to the group) at the end."""
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run"], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True,
+    )
+
+    def healthy():
+        if process.poll() is not None:
+            raise AssertionError(f"make run exited with {process.returncode}:\n{process.stdout.read()}")
+        try:
+            return requests.get(f"{env['PUBLIC_BASE_URL']}/healthz", timeout=1).ok
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_until(healthy, timeout=90, interval=0.5, message="the gateway of `make run`")
+        wait_until(lambda: all(_consumers(env["AMQP_URI"], f"rpc-{name}") for name in ("auth", "files", "notify")),
+                   timeout=60, interval=0.3, message="auth, files and notify to consume")
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                raise
+
+
+def _consumers(amqp_uri: str, queue: str) -> int:
+    api = urlsplit(RABBIT_API_URI)
+    vhost = urlsplit(amqp_uri).path.lstrip("/") or "%2F"
+    response = requests.get(f"{api.scheme}://{api.hostname}:{api.port}/api/queues/{vhost}/{queue}",
+                            auth=(api.username, api.password), timeout=5)
+    return response.json().get("consumers", 0) if response.ok else 0
+
+
+def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
