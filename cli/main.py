@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import requests
@@ -111,6 +112,11 @@ def files_list(args) -> None:
     output.files_table(rpc("files", "list_files", community_id=args.community_id))
 
 
+def retention_run(args) -> None:
+    fired = rpc("files", "fire_retention", run_date=args.today)
+    print(f"retention run fired for {fired['run_date']}")
+
+
 # --- wiring ------------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
@@ -145,7 +151,21 @@ def parser() -> argparse.ArgumentParser:
     listing = files.add_parser("list", help="a community's files, deleted ones included")
     listing.add_argument("community_id")
     listing.set_defaults(handler=files_list)
+
+    retention = groups.add_parser("retention", help="the daily retention run").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    run = retention.add_parser("run", help="fire the retention event now (reminders and deletions)")
+    run.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date,
+                     help="run as if it were this date (default: today in Europe/Brussels)")
+    run.set_defaults(handler=retention_run)
     return top
+
+
+def _iso_date(value: str) -> str:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

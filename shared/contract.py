@@ -36,6 +36,25 @@ def _is_uuid(value) -> bool:
     return isinstance(value, str)
 
 
+def _is_date(value) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str) and len(value) == 10
+
+
+def _is_expiring_list(value) -> bool:
+    """[{"file_id", "name", "size", "expires_at", "downloaded"}, ...], at least one."""
+    item = {"file_id": "uuid", "name": "str", "size": "int", "expires_at": "timestamp", "downloaded": "bool"}
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(entry, dict) and set(entry) == set(item) and all(_KINDS[kind](entry[key]) for key, kind in item.items())
+        for entry in value
+    )
+
+
 # field kind -> check
 _KINDS = {
     "str": lambda v: isinstance(v, str) and v != "",
@@ -45,6 +64,10 @@ _KINDS = {
     "uuid": _is_uuid,
     "sha256": lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
     "file_kind": lambda v: v in FILE_KINDS,
+    "bool": lambda v: isinstance(v, bool),
+    "date": _is_date,
+    "trigger": lambda v: v in ("schedule", "manual"),
+    "expiring_files": _is_expiring_list,
 }
 FILE_KINDS = ("periodic", "adhoc")
 ENVELOPE = {"event_id": "uuid", "occurred_at": "timestamp", "version": "int"}
@@ -116,6 +139,24 @@ FILE_DELETED = Event(
     },
 )
 
+RETENTION_DUE = Event(
+    source="files",
+    name="retention_due",
+    version=1,
+    fields={"run_date": "date", "trigger": "trigger"},
+)
+"""The daily retention run for a calendar date (Europe/Brussels): fired once per date
+by files' scheduler, or by hand with ``energiepost retention run``."""
+
+FILES_EXPIRING = Event(
+    source="files",
+    name="files_expiring",
+    version=1,
+    fields={"community_id": "str", "run_date": "date", "files": "expiring_files"},
+)
+"""A community's files that will be deleted within the reminder window: one
+reminder e-mail per community and run date."""
+
 SMS_CODE_REQUESTED = Event(
     source="auth",
     name="sms_code_requested",
@@ -134,4 +175,4 @@ PASSWORD_RESET_REQUESTED = Event(
 """A manager asked for a reset link; notify asks auth for the link's token
 (``issue_reset_token``) when it sends."""
 
-EVENTS = (FILE_PUBLISHED, FILE_DELETED, SMS_CODE_REQUESTED, PASSWORD_RESET_REQUESTED)
+EVENTS = (FILE_PUBLISHED, FILE_DELETED, RETENTION_DUE, FILES_EXPIRING, SMS_CODE_REQUESTED, PASSWORD_RESET_REQUESTED)

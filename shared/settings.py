@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from collections import ChainMap
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nameko.extensions import DependencyProvider
 
@@ -56,6 +58,8 @@ class Settings:
     sms_max_sends: int
     reset_link_minutes: int
     trust_forwarded_for: bool
+    retention_at: time
+    retention_zone: ZoneInfo
 
     @property
     def is_development(self) -> bool:
@@ -109,6 +113,8 @@ class Settings:
             sms_max_sends=env.integer("SMS_MAX_SENDS", 4, minimum=1),
             reset_link_minutes=env.integer("RESET_LINK_MINUTES", 60, minimum=5),
             trust_forwarded_for=env.flag("TRUST_FORWARDED_FOR", False),
+            retention_at=env.clock_time("RETENTION_AT", time(2, 0)),
+            retention_zone=env.zone("RETENTION_ZONE", "Europe/Brussels"),
         )
         if settings.reminder_days >= settings.retention_days:
             raise ConfigurationError(
@@ -194,6 +200,23 @@ class _Reader:
         if number < minimum:
             raise ConfigurationError(f"{name} must be at least {minimum}, not {number}")
         return number
+
+    def clock_time(self, name, default: time) -> time:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            hours, minutes = str(value).strip().split(":")
+            return time(int(hours), int(minutes))
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a time of day as HH:MM, not {value!r}") from None
+
+    def zone(self, name, default: str) -> ZoneInfo:
+        value = self.text(name, default)
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(f"{name} must be a time zone such as Europe/Brussels, not {value!r}") from None
 
     def flag(self, name, default: bool) -> bool:
         value = self._raw(name)

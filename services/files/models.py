@@ -1,9 +1,9 @@
 """files' tables: published files (kept as tombstones after deletion) and the outbox."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -26,17 +26,50 @@ class File(Base):
     shared_by: Mapped[str] = mapped_column(String(100))
     blob_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     first_downloaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     deleted_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     deleted_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
 
-    __table_args__ = (Index("ix_files_community_published", "community_id", "published_at"),)
+    __table_args__ = (
+        Index("ix_files_community_published", "community_id", "published_at"),
+        # The daily retention run reads only what is due: partial indexes leave out
+        # tombstones and files already reminded, however many of those there are.
+        Index("ix_files_live_expiry", "expires_at",
+              sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
+        Index("ix_files_unreminded_expiry", "expires_at",
+              sqlite_where=text("deleted_at IS NULL AND reminded_at IS NULL"),
+              postgresql_where=text("deleted_at IS NULL AND reminded_at IS NULL")),
+        Index("ix_files_blob_to_remove", "deleted_at",
+              sqlite_where=text("deleted_at IS NOT NULL AND blob_key IS NOT NULL"),
+              postgresql_where=text("deleted_at IS NOT NULL AND blob_key IS NOT NULL")),
+    )
 
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class RetentionRun(Base):
+    """One firing of the daily retention event.  A scheduled date is claimed once
+    (unique), however many replicas try; manual runs are recorded too."""
+
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_date: Mapped[date] = mapped_column(Date)
+    trigger: Mapped[str] = mapped_column(String(10))  # "schedule" or "manual"
+    fired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reminded: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    deleted: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (
+        Index("ux_retention_scheduled_date", "run_date", unique=True,
+              sqlite_where=text("trigger = 'schedule'"), postgresql_where=text("trigger = 'schedule'")),
+    )
 
 
 class OutboxMessage(OutboxMixin, Base):

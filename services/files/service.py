@@ -1,13 +1,13 @@
 """files: published files, their blobs, and the events about them."""
 import logging
 
-from nameko.events import EventDispatcher
+from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.files import access, publishing
+from services.files import access, publishing, retention
 from services.files.models import OutboxMessage
-from shared import outbox
+from shared import contract, outbox
 from shared.blobs import Blobs
 from shared.clock import Clock
 from shared.db import Database
@@ -68,6 +68,37 @@ class FilesService:
         """Every file of a community, deleted ones included (for the operator)."""
         self.auth.get_community(community_id)
         return [publishing.file_view(f) for f in publishing.list_community_files(self.db, community_id)]
+
+    # --- retention ----------------------------------------------------------------------
+
+    @timer(interval=30)
+    def schedule_retention(self):
+        """Fire every due date's ``retention_due`` once, across replicas and downtime."""
+        won = retention.claim_due_dates(self.db, now=self.clock.now(), at=self.settings.retention_at,
+                                        zone=self.settings.retention_zone)
+        if won:
+            outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def fire_retention(self, run_date=None):
+        """``energiepost retention run [--today DATE]``: the same event, by hand."""
+        now = self.clock.now()
+        day = retention.parse_run_date(run_date) if run_date else retention.local_date(now, self.settings.retention_zone)
+        retention.fire(self.db, day, trigger=retention.MANUAL, now=now)
+        self.db.commit()
+        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
+        return {"run_date": day.isoformat()}
+
+    @event_handler(contract.RETENTION_DUE.source, contract.RETENTION_DUE.name)
+    def on_retention_due(self, payload):
+        try:
+            event = contract.RETENTION_DUE.parse(payload)
+        except contract.ContractError as exc:
+            log.error("dropping malformed %s event: %s", contract.RETENTION_DUE.name, exc)
+            return
+        retention.run(self.db, self.blobs, run_date=retention.parse_run_date(event["run_date"]),
+                      settings=self.settings, now=self.clock.now())
+        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
     @timer(interval=1)
     def relay_outbox(self):

@@ -56,6 +56,20 @@ def render_file_published(event: dict, recipient: dict, credentials: dict | None
     )
 
 
+def render_reminder(event: dict, recipient: dict, settings) -> Rendered:
+    files = sorted(event["files"], key=lambda f: (f["expires_at"], f["name"]))
+    return render(
+        "files_expiring",
+        files=files,
+        never_downloaded=[f for f in files if not f["downloaded"]],
+        link=f"{settings.public_base_url}/files",
+        community_name=recipient["community_name"],
+        operator=settings.operator_name,
+        helpline=settings.helpline,
+        retention_days=settings.retention_days,
+    )
+
+
 def render_password_reset(issued: dict, settings) -> Rendered:
     return render(
         "password_reset",

@@ -32,6 +32,11 @@ def prepare_file_published(delivery: Delivery, *, auth, settings) -> None:
     delivery.carries_credentials = credentials is not None
 
 
+def prepare_reminder(delivery: Delivery, *, auth, settings) -> None:
+    recipient = auth.get_recipient(delivery.community_id)
+    _fill(delivery, recipient["email"], messages.render_reminder(delivery.data, recipient, settings), settings)
+
+
 def prepare_password_reset(delivery: Delivery, *, auth, settings) -> None:
     issued = auth.issue_reset_token(delivery.data["reset_id"], delivery.dedupe_key)
     if issued is None:
@@ -79,6 +84,7 @@ class Kind:
 
 KINDS = {
     "file_published": Kind(prepare_file_published, send_email),
+    "files_expiring": Kind(prepare_reminder, send_email),
     "password_reset_requested": Kind(prepare_password_reset, send_email),
     "sms_code_requested": Kind(prepare_sms_code, send_sms, retry_base_seconds=2, max_age=timedelta(minutes=5)),
 }

@@ -32,6 +32,10 @@ class NotifyService:
     def on_file_published(self, payload):
         self._deliver(contract.FILE_PUBLISHED, payload)
 
+    @event_handler(contract.FILES_EXPIRING.source, contract.FILES_EXPIRING.name)
+    def on_files_expiring(self, payload):
+        self._deliver(contract.FILES_EXPIRING, payload)
+
     @event_handler(contract.SMS_CODE_REQUESTED.source, contract.SMS_CODE_REQUESTED.name)
     def on_sms_code_requested(self, payload):
         self._deliver(contract.SMS_CODE_REQUESTED, payload)

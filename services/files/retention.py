@@ -1,0 +1,189 @@
+"""Retention: the daily event, reminders before deletion, deletion for good.
+
+Scheduling.  Each date's run is due at RETENTION_AT in RETENTION_ZONE (02:00
+Europe/Brussels: a wall-clock time, so DST-correct).  Every replica's timer may
+try to claim a due date; the unique row of ``RetentionRun`` lets exactly one win,
+and the ``retention_due`` event leaves through the outbox in that same
+transaction.  After downtime every missed date is claimed, oldest first.
+
+The run for a date works "as of" that date's due instant: files that will be
+deleted within REMINDER_DAYS and were not reminded yet are gathered per community
+into one ``files_expiring`` event; files past ``expires_at`` are deleted — first
+made unreachable (committed), then their blob removed; a blob that will not go
+keeps its key on the tombstone and is retried by the next run.  Every query reads
+only due rows, through partial indexes.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.files.models import File, OutboxMessage, RetentionRun
+from shared import contract, outbox
+from shared.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+SCHEDULE, MANUAL = "schedule", "manual"
+BATCH = 500
+
+
+# --- when ------------------------------------------------------------------------------------
+
+def due_instant(run_date: date, at: time, zone: ZoneInfo) -> datetime:
+    """The moment a date's run is due, as an aware datetime (wall clock in ``zone``)."""
+    return datetime.combine(run_date, at, tzinfo=zone)
+
+
+def local_date(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def parse_run_date(value) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"not a date (YYYY-MM-DD): {value!r}", field="run_date") from None
+
+
+def dates_to_fire(last_scheduled: date | None, now: datetime, at: time, zone: ZoneInfo) -> list[date]:
+    """Dates whose run is due and not yet fired, oldest first.
+
+    A system that never ran starts with the latest due date; one that was down
+    catches up every date since its last scheduled run.
+    """
+    latest = local_date(now, zone)
+    if now < due_instant(latest, at, zone):
+        latest -= timedelta(days=1)
+    first = latest if last_scheduled is None else last_scheduled + timedelta(days=1)
+    return [first + timedelta(days=n) for n in range((latest - first).days + 1)]
+
+
+def claim_due_dates(db: Session, *, now: datetime, at: time, zone: ZoneInfo) -> list[date]:
+    """Claim and fire every due date (each in its own transaction); returns those this caller won."""
+    last = db.scalar(select(func.max(RetentionRun.run_date)).where(RetentionRun.trigger == SCHEDULE))
+    won = []
+    for run_date in dates_to_fire(last, now, at, zone):
+        try:
+            fire(db, run_date, trigger=SCHEDULE, now=now)
+            db.commit()
+        except IntegrityError:  # another replica claimed it first
+            db.rollback()
+            continue
+        won.append(run_date)
+    return won
+
+
+def fire(db: Session, run_date: date, *, trigger: str, now: datetime) -> RetentionRun:
+    """Record a run and put its ``retention_due`` event in the outbox (the caller commits)."""
+    run = RetentionRun(run_date=run_date, trigger=trigger, fired_at=now)
+    db.add(run)
+    db.flush()  # a second claim of a scheduled date fails here
+    payload = contract.RETENTION_DUE.build(occurred_at=now, run_date=run_date.isoformat(), trigger=trigger)
+    outbox.enqueue(db, OutboxMessage, contract.RETENTION_DUE, payload, now)
+    return run
+
+
+# --- what ------------------------------------------------------------------------------------
+
+@dataclass
+class RunReport:
+    reminded: int = 0
+    deleted: int = 0
+    blobs_removed: int = 0
+    blobs_failed: int = 0
+
+
+def run(db: Session, blobs, *, run_date: date, settings, now: datetime) -> RunReport:
+    """The retention run for ``run_date``; idempotent (a second run finds nothing to do)."""
+    as_of = due_instant(run_date, settings.retention_at, settings.retention_zone)
+    report = RunReport()
+    report.reminded = _remind(db, as_of=as_of, window=timedelta(days=settings.reminder_days),
+                              run_date=run_date, now=now)
+    report.deleted = _expire(db, as_of=as_of, now=now)
+    report.blobs_removed, report.blobs_failed = remove_pending_blobs(db, blobs)
+    _complete(db, run_date, report, now)
+    log.info("retention run %s: %d reminded, %d deleted, %d blobs removed, %d blob removals failed",
+             run_date, report.reminded, report.deleted, report.blobs_removed, report.blobs_failed)
+    return report
+
+
+def _remind(db: Session, *, as_of: datetime, window: timedelta, run_date: date, now: datetime) -> int:
+    due = list(db.scalars(
+        select(File).where(File.deleted_at.is_(None), File.reminded_at.is_(None),
+                           File.expires_at <= as_of + window, File.expires_at > as_of)
+        .order_by(File.community_id, File.expires_at)
+    ))
+    by_community = defaultdict(list)
+    for file in due:
+        by_community[file.community_id].append(file)
+    for community_id, files in by_community.items():
+        payload = contract.FILES_EXPIRING.build(
+            occurred_at=now, community_id=community_id, run_date=run_date.isoformat(),
+            files=[{"file_id": f.id, "name": f.name, "size": f.size, "expires_at": f.expires_at.isoformat(),
+                    "downloaded": f.first_downloaded_at is not None} for f in files],
+        )
+        outbox.enqueue(db, OutboxMessage, contract.FILES_EXPIRING, payload, now)
+        for file in files:
+            file.reminded_at = now
+    db.commit()
+    return len(due)
+
+
+def _expire(db: Session, *, as_of: datetime, now: datetime) -> int:
+    """Mark expired files deleted, in batches; each batch commits with its events."""
+    deleted = 0
+    while True:
+        batch = list(db.scalars(
+            select(File).where(File.deleted_at.is_(None), File.expires_at <= as_of)
+            .order_by(File.expires_at).limit(BATCH)
+        ))
+        if not batch:
+            return deleted
+        for file in batch:
+            file.deleted_at = now
+            file.deleted_reason = "expired"
+            file.deleted_by = "retention"
+            payload = contract.FILE_DELETED.build(occurred_at=now, file_id=file.id, community_id=file.community_id,
+                                                  reason="expired", deleted_at=now.isoformat())
+            outbox.enqueue(db, OutboxMessage, contract.FILE_DELETED, payload, now)
+        db.commit()  # unreachable from here on; the blobs go next
+        deleted += len(batch)
+
+
+def remove_pending_blobs(db: Session, blobs) -> tuple[int, int]:
+    """Remove the blobs of tombstones that still hold one (this run's and earlier failures)."""
+    removed = failed = 0
+    last_id = ""
+    while True:
+        batch = list(db.scalars(
+            select(File).where(File.deleted_at.is_not(None), File.blob_key.is_not(None), File.id > last_id)
+            .order_by(File.id).limit(BATCH)
+        ))
+        if not batch:
+            return removed, failed
+        for file in batch:
+            try:
+                blobs.delete(file.blob_key)
+            except Exception:
+                failed += 1
+                log.warning("could not remove blob of deleted file %s; the next run retries", file.id, exc_info=True)
+            else:
+                file.blob_key = None
+                removed += 1
+        db.commit()
+        last_id = batch[-1].id
+
+
+def _complete(db: Session, run_date: date, report: RunReport, now: datetime) -> None:
+    runs = db.scalars(select(RetentionRun).where(RetentionRun.run_date == run_date,
+                                                 RetentionRun.completed_at.is_(None)))
+    for row in runs:
+        row.completed_at, row.reminded, row.deleted = now, report.reminded, report.deleted
+    db.commit()
