@@ -72,6 +72,17 @@ class RetentionRun(Base):
     )
 
 
+class RetentionLease(Base):
+    """One row: who is running retention now.  Runs never overlap, on any database
+    and with any number of replicas, so a file is reminded and deleted once."""
+
+    __tablename__ = "retention_lease"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
 class OutboxMessage(OutboxMixin, Base):
     pass
 

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.files.models import File, OutboxMessage, RetentionRun
+from services.files.models import File, OutboxMessage, RetentionLease, RetentionRun
 from shared import contract, outbox
 from shared.errors import InvalidInput
 
@@ -88,6 +88,38 @@ def fire(db: Session, run_date: date, *, trigger: str, now: datetime) -> Retenti
     payload = contract.RETENTION_DUE.build(occurred_at=now, run_date=run_date.isoformat(), trigger=trigger)
     outbox.enqueue(db, OutboxMessage, contract.RETENTION_DUE, payload, now)
     return run
+
+
+# --- one run at a time --------------------------------------------------------------------------
+
+LEASE_TTL = timedelta(minutes=30)
+
+
+def acquire_lease(db: Session, holder: str, now: datetime) -> bool:
+    """Take the retention lease (free, or left behind by a crashed run); True when taken."""
+    taken = db.execute(
+        update(RetentionLease)
+        .where(RetentionLease.id == 1, or_(RetentionLease.until.is_(None), RetentionLease.until < now))
+        .values(holder=holder, until=now + LEASE_TTL)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken and db.get(RetentionLease, 1) is None:
+        db.add(RetentionLease(id=1, holder=holder, until=now + LEASE_TTL))
+        try:
+            db.commit()
+            return True
+        except IntegrityError:
+            db.rollback()
+            return False
+    db.commit()
+    return bool(taken)
+
+
+def release_lease(db: Session, holder: str) -> None:
+    db.rollback()
+    db.execute(update(RetentionLease).where(RetentionLease.id == 1, RetentionLease.holder == holder)
+               .values(holder=None, until=None).execution_options(synchronize_session=False))
+    db.commit()
 
 
 # --- what ------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """files: published files, their blobs, and the events about them."""
 import logging
+import os
+import socket
+import time
+import uuid
 
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
@@ -17,6 +21,7 @@ from shared.settings import SettingsProvider
 
 
 log = logging.getLogger(__name__)
+LEASE_WAIT_SECONDS = 15 * 60
 
 
 def remove_blobs(db, blobs, deleted_files) -> None:
@@ -96,8 +101,18 @@ class FilesService:
         except contract.ContractError as exc:
             log.error("dropping malformed %s event: %s", contract.RETENTION_DUE.name, exc)
             return
-        retention.run(self.db, self.blobs, run_date=retention.parse_run_date(event["run_date"]),
-                      settings=self.settings, now=self.clock.now())
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        deadline = time.monotonic() + LEASE_WAIT_SECONDS
+        while not retention.acquire_lease(self.db, holder, self.clock.now()):  # another run is under way
+            if time.monotonic() > deadline:
+                log.error("retention run %s skipped: another run held the lease for too long", event["run_date"])
+                return
+            time.sleep(1)
+        try:
+            retention.run(self.db, self.blobs, run_date=retention.parse_run_date(event["run_date"]),
+                          settings=self.settings, now=self.clock.now())
+        finally:
+            retention.release_lease(self.db, holder)
         outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
     @timer(interval=1)
