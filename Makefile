@@ -35,6 +35,9 @@ test-e2e: $(STAMP)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser --confcutdir=tests/browser -p no:pytest_nameko
 
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 up:
 	docker compose -p energiepost -f compose.yaml up --build
 

@@ -42,7 +42,7 @@ class File(Base):
         Index("ix_files_unreminded_expiry", "expires_at",
               sqlite_where=text("deleted_at IS NULL AND reminded_at IS NULL"),
               postgresql_where=text("deleted_at IS NULL AND reminded_at IS NULL")),
-        Index("ix_files_blob_to_remove", "deleted_at",
+        Index("ix_files_blob_to_remove", "id",
               sqlite_where=text("deleted_at IS NOT NULL AND blob_key IS NOT NULL"),
               postgresql_where=text("deleted_at IS NOT NULL AND blob_key IS NOT NULL")),
     )

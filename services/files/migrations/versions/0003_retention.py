@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-26 16:21:28.175556
+Create Date: 2026-11-26 16:23:17.577648
 
 """
 from typing import Sequence, Union
@@ -45,7 +45,7 @@ def upgrade() -> None:
     with op.batch_alter_table('files', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reminded_at', shared.db.UtcDateTime(), nullable=True))
         batch_op.drop_index(batch_op.f('ix_files_expires_at'))
-        batch_op.create_index('ix_files_blob_to_remove', ['deleted_at'], unique=False, sqlite_where=sa.text('deleted_at IS NOT NULL AND blob_key IS NOT NULL'), postgresql_where=sa.text('deleted_at IS NOT NULL AND blob_key IS NOT NULL'))
+        batch_op.create_index('ix_files_blob_to_remove', ['id'], unique=False, sqlite_where=sa.text('deleted_at IS NOT NULL AND blob_key IS NOT NULL'), postgresql_where=sa.text('deleted_at IS NOT NULL AND blob_key IS NOT NULL'))
         batch_op.create_index('ix_files_live_expiry', ['expires_at'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.create_index('ix_files_unreminded_expiry', ['expires_at'], unique=False, sqlite_where=sa.text('deleted_at IS NULL AND reminded_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL AND reminded_at IS NULL'))
 
