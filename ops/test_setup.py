@@ -3,8 +3,9 @@
 - RabbitMQ's management API (the tests make a vhost per test through it): the
   plugin is enabled when it is off.
 - PostgreSQL must answer (the suite runs once against it).
-- Chromium for the browser tests: Debian's package, installed when missing
-  (Playwright drives it; it never downloads a browser of its own).
+- Chromium for the browser tests and docker-compose to validate compose.yaml:
+  Debian's packages, installed when missing (Playwright drives the system
+  Chromium; it never downloads a browser of its own).
 """
 from __future__ import annotations
 
@@ -54,24 +55,25 @@ def ensure_postgres() -> None:
         )
 
 
-CHROMIUM = "/usr/bin/chromium"
+DEBIAN_PACKAGES = {"/usr/bin/chromium": "chromium", "/usr/bin/docker-compose": "docker-compose"}
 
 
-def ensure_chromium() -> None:
-    if os.path.exists(CHROMIUM):
+def ensure_debian_packages() -> None:
+    missing = [package for path, package in DEBIAN_PACKAGES.items() if not os.path.exists(path)]
+    if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit(f"test setup: {CHROMIUM} is missing; install Debian's chromium package (apt-get install chromium)")
-    print("test setup: installing chromium (Debian package)", flush=True)
+        sys.exit(f"test setup: install Debian's {' and '.join(missing)} (apt-get install {' '.join(missing)})")
+    print(f"test setup: installing {', '.join(missing)} (Debian packages)", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
     ensure_rabbitmq_management()
     ensure_postgres()
-    ensure_chromium()
+    ensure_debian_packages()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,33 @@
+"""compose.yaml is valid Compose (checked by Debian's docker-compose; no engine needed)."""
+import os
+import subprocess
+
+import yaml
+
+from shared.settings import PROJECT_ROOT
+
+SECRETS = {"RABBITMQ_PASSWORD": "x" * 24, "POSTGRES_PASSWORD": "x" * 24, "MINIO_ROOT_PASSWORD": "x" * 24,
+           "INGEST_API_KEYS": "k" * 32}
+
+
+def config(env):
+    return subprocess.run(["docker-compose", "-f", "compose.yaml", "config"], cwd=PROJECT_ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_compose_file_is_valid_and_runs_every_service():
+    result = config(SECRETS)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert {"auth", "files", "notify", "gateway", "migrate", "rabbitmq", "postgres", "minio", "mailpit"} <= set(services)
+    for name in ("auth", "files", "notify", "gateway"):
+        assert services[name]["command"][:4] == ["nameko", "run", "--config", "config.yaml"]
+        assert services[name]["environment"]["ENERGIEPOST_ENV"] == "production"
+        assert "replicas" in services[name]["deploy"]
+
+
+def test_secrets_have_no_defaults():
+    for name in SECRETS:
+        result = config({**SECRETS, name: ""})
+        assert result.returncode != 0
+        assert name in result.stderr
