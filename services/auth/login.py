@@ -21,7 +21,7 @@ from services.auth import audit, passwords, sessions
 from services.auth.models import CodeRequest, LoginAttempt, LoginFailure, Manager, OutboxMessage
 from services.auth.tokens import new_token, token_hash
 from shared import contract, outbox
-from shared.errors import AuthenticationFailed, TooManyRequests
+from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
 
 CHOOSE_PASSWORD, VERIFY_CODE = "choose_password", "verify_code"
 ATTEMPT_MINUTES = 15
@@ -34,6 +34,7 @@ CODE_EXPIRED = "Deze code is niet meer geldig. Vraag een nieuwe code aan."
 CODE_WRONG = "De code is niet juist."
 TOO_MANY_CODES = "U heeft te veel codes aangevraagd. Probeer het over enkele minuten opnieuw."
 INITIAL_EXPIRED = "Uw initieel wachtwoord is verlopen. Kies via 'Wachtwoord vergeten?' een nieuw wachtwoord."
+SAME_AS_INITIAL = "Kies een ander wachtwoord dan het initieel wachtwoord uit de e-mail."
 
 
 def login_key(login) -> str:
@@ -113,6 +114,8 @@ def choose_password(db: DbSession, token, new_password, confirmation, *, now: da
     """The own password that replaces the initial one; then the SMS code is sent."""
     attempt = active_attempt(db, token, now=now, stage=CHOOSE_PASSWORD)
     manager = attempt.manager
+    if isinstance(new_password, str) and passwords.verify_password(manager.password_hash, new_password):
+        raise InvalidInput(SAME_AS_INITIAL, field="new_password")  # the mailed one must stop working
     set_password(db, manager, new_password, confirmation, now=now, client_ip=attempt.client_ip)
     attempt.stage = VERIFY_CODE
     request_code(db, attempt, now=now, settings=settings)

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit
-from services.auth.models import LoginAttempt, Manager, Session
+from services.auth.models import LoginAttempt, Manager, PasswordReset, Session
 from services.auth.tokens import new_token, token_hash
 from shared.errors import AuthenticationFailed
 
@@ -47,8 +47,12 @@ def end(db: DbSession, token, *, now: datetime) -> None:
 
 
 def end_everything(db: DbSession, manager_id: str, *, now: datetime) -> None:
-    """End a manager's sessions and pending logins (and so their pending codes)."""
+    """End a manager's sessions, pending logins (and so their pending codes) and
+    unused reset links (mailed to an address that may no longer be theirs)."""
     db.execute(update(Session).where(Session.manager_id == manager_id, Session.ended_at.is_(None))
                .values(ended_at=now).execution_options(synchronize_session=False))
     db.execute(update(LoginAttempt).where(LoginAttempt.manager_id == manager_id, LoginAttempt.ended_at.is_(None))
                .values(ended_at=now, code_hash=None).execution_options(synchronize_session=False))
+    db.execute(update(PasswordReset).where(PasswordReset.manager_id == manager_id, PasswordReset.used_at.is_(None),
+                                           PasswordReset.expires_at > now)
+               .values(expires_at=now).execution_options(synchronize_session=False))

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.auth.credentials import verify_password
+from services.auth.passwords import verify_password
 from services.auth.models import Manager
 from services.auth.service import AuthService
 from shared.clock import FixedClock

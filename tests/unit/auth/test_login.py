@@ -1,0 +1,540 @@
+"""The manager login, rule by rule: password (with lockouts), an own password after the
+initial one, the SMS code, sessions, password reset and the audit trail.
+
+Every call runs as a nameko worker would: ``Worker`` closes the database session
+after each call (nameko's ``Database`` provider closes it at worker teardown), so
+what a call forgot to commit is gone, as in production.  The SMS code is obtained
+as notify obtains it: ``issue_sms_code(attempt_id, ref)`` with the ``event_id`` of
+the ``sms_code_requested`` event in auth's outbox.
+"""
+import hashlib
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import String, select
+
+from services.auth import login as login_rules
+from services.auth.models import AuditEvent, LoginAttempt, OutboxMessage, PasswordReset
+from services.auth.models import Session as SessionRow
+from services.auth.service import AuthService
+from shared.clock import FixedClock
+from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
+from shared.settings import Settings
+
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+COMMUNITY = "zonnedelen-gent"
+LOGIN = "beheer@example.be"
+GSM = "0470 12 34 56"
+OWN_PASSWORD = "paarden eten graag wortels in de wei"
+NEW_PASSWORD = "de kat krabt de krollen van de trap"
+WRONG_PASSWORD = "dit is helemaal niet mijn wachtwoord"
+IP, OTHER_IP = "198.51.100.7", "203.0.113.9"
+
+MAX_FAILURES, FAILURE_WINDOW_MINUTES = 10, 15
+IDLE_MINUTES, MAX_HOURS = 30, 12
+INITIAL_DAYS = 30
+CODE_SECONDS, CODE_MAX_TRIES, MAX_SENDS = 300, 5, 4
+RESET_MINUTES = 60
+SETTINGS = {
+    "LOGIN_MAX_FAILURES": MAX_FAILURES, "LOGIN_FAILURE_WINDOW_MINUTES": FAILURE_WINDOW_MINUTES,
+    "SESSION_IDLE_MINUTES": IDLE_MINUTES, "SESSION_MAX_HOURS": MAX_HOURS,
+    "INITIAL_PASSWORD_DAYS": INITIAL_DAYS, "SMS_CODE_SECONDS": CODE_SECONDS,
+    "SMS_CODE_MAX_TRIES": CODE_MAX_TRIES, "SMS_MAX_SENDS": MAX_SENDS, "RESET_LINK_MINUTES": RESET_MINUTES,
+}
+
+
+class Worker:
+    """Calls a ``worker_factory`` service like nameko runs a worker: one unit of work
+    per call, the session closed (uncommitted work rolled back) afterwards."""
+
+    def __init__(self, service, session):
+        self.service, self.session = service, session
+
+    def __getattr__(self, name):
+        method = getattr(self.service, name)
+
+        def call(*args, **kwargs):
+            self.session.close()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.session.close()
+
+        return call
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def attempt_row(session, attempt_token) -> LoginAttempt:
+    return session.scalar(select(LoginAttempt).where(LoginAttempt.token_hash == sha256(attempt_token)))
+
+
+def outbox_payloads(session, event_type: str) -> list[dict]:
+    return [row.payload for row in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.event_type == event_type).order_by(OutboxMessage.id))]
+
+
+def code_requests(session, attempt_token=None) -> list[dict]:
+    """The ``sms_code_requested`` events (of one attempt), oldest first."""
+    payloads = outbox_payloads(session, "sms_code_requested")
+    if attempt_token is None:
+        return payloads
+    attempt_id = attempt_row(session, attempt_token).id
+    return [p for p in payloads if p["attempt_id"] == attempt_id]
+
+
+def sms_code(auth, session, attempt_token) -> str:
+    """The code notify would text for the attempt's latest request."""
+    ref = code_requests(session, attempt_token)[-1]["event_id"]
+    issued = auth.issue_sms_code(attempt_row(session, attempt_token).id, ref)
+    assert issued is not None
+    return issued["code"]
+
+
+def wrong(code: str, n: int = 1) -> str:
+    return f"{(int(code) + n) % 1_000_000:06d}"
+
+
+def log_in(auth, session, password=OWN_PASSWORD, ip=IP) -> str:
+    """Password, code: a session token."""
+    attempt = auth.start_login(LOGIN, password, ip)["attempt_token"]
+    return auth.verify_code(attempt, sms_code(auth, session, attempt), ip)["session_token"]
+
+
+def fail(auth, times, login=LOGIN, ip=IP):
+    """Wrong passwords: each counts against the login and the address."""
+    for _ in range(times):
+        refused(auth.start_login, login, WRONG_PASSWORD, ip)
+
+
+def request_reset(auth, session) -> str:
+    """Ask for a link and take its token as notify would."""
+    assert auth.request_password_reset(LOGIN, IP) is None
+    payload = outbox_payloads(session, "password_reset_requested")[-1]
+    issued = auth.issue_reset_token(payload["reset_id"], f"password_reset_requested:{payload['event_id']}")
+    assert issued["email"] == LOGIN
+    return issued["token"]
+
+
+def refused(call, *args, error=AuthenticationFailed) -> str:
+    with pytest.raises(error) as caught:
+        call(*args)
+    return caught.value.message
+
+
+def string_values(session, model) -> list[str]:
+    """Every string column of every row of ``model``'s table, as stored."""
+    table = model.__table__
+    columns = [c for c in table.columns if isinstance(c.type, String)]
+    return [value for row in session.execute(select(*columns)) for value in row if value is not None]
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+@pytest.fixture
+def session(open_session):
+    return open_session("auth")
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def auth(session, clock):
+    service = worker_factory(AuthService, db=session, clock=clock, settings=Settings.load(SETTINGS))
+    return Worker(service, session)
+
+
+@pytest.fixture
+def initial_password(auth):
+    """A registered community whose manager got the initial password (first e-mail)."""
+    auth.add_community(COMMUNITY, "Zonnedelen Gent", LOGIN, GSM)
+    return auth.issue_initial_credentials(COMMUNITY, "file_published:first")["password"]
+
+
+@pytest.fixture
+def manager(auth, clock, initial_password):
+    """A manager who chose OWN_PASSWORD; the clock then moved past every window."""
+    attempt = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
+    auth.choose_password(attempt, OWN_PASSWORD, OWN_PASSWORD)
+    clock.advance(minutes=60)
+    return LOGIN
+
+
+# --- the password step -----------------------------------------------------------------------
+
+def test_unknown_login_and_wrong_password_get_the_same_answer(auth, manager):
+    with pytest.raises(AuthenticationFailed) as unknown:
+        auth.start_login("niemand@example.be", OWN_PASSWORD, IP)
+    with pytest.raises(AuthenticationFailed) as wrong_password:
+        auth.start_login(LOGIN, WRONG_PASSWORD, IP)
+    assert type(unknown.value) is type(wrong_password.value)
+    assert unknown.value.message == wrong_password.value.message == login_rules.WRONG_LOGIN
+    assert unknown.value.field == wrong_password.value.field
+
+
+def test_the_initial_password_leads_to_choosing_an_own_password_without_a_code(auth, session, initial_password):
+    started = auth.start_login(LOGIN, initial_password, IP)
+    token = started["attempt_token"]
+    assert started["stage"] == "choose_password"
+    assert auth.get_attempt(token)["stage"] == "choose_password"
+    assert code_requests(session) == []
+    for code in ("000000", "123456"):
+        refused(auth.verify_code, token, code, IP)
+    refused(auth.resend_code, token)
+    assert code_requests(session) == []
+    assert session.query(SessionRow).count() == 0
+
+
+def test_choosing_an_own_password_requests_the_code(auth, session, initial_password):
+    token = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
+    assert auth.choose_password(token, OWN_PASSWORD, OWN_PASSWORD) == {"stage": "verify_code"}
+    assert len(code_requests(session, token)) == 1
+    session_token = auth.verify_code(token, sms_code(auth, session, token), IP)["session_token"]
+    assert auth.resolve_session(session_token)["login"] == LOGIN
+
+
+def test_choosing_applies_the_password_rules_and_keeps_the_initial_stage(auth, session, initial_password):
+    token = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
+    refused(auth.choose_password, token, "qwerty123456", "qwerty123456", error=InvalidInput)
+    refused(auth.choose_password, token, "kort", "kort", error=InvalidInput)
+    assert auth.get_attempt(token)["stage"] == "choose_password"
+    assert code_requests(session) == []
+
+
+def test_the_initial_password_cannot_be_chosen_as_the_own_one(auth, session, initial_password):
+    token = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
+    message = refused(auth.choose_password, token, initial_password, initial_password, error=InvalidInput)
+    assert message == login_rules.SAME_AS_INITIAL
+    assert auth.get_attempt(token)["stage"] == "choose_password"
+    assert code_requests(session) == []
+
+
+def test_after_choosing_an_own_password_the_initial_one_no_longer_works(auth, initial_password, manager):
+    assert refused(auth.start_login, LOGIN, initial_password, IP) == login_rules.WRONG_LOGIN
+    assert auth.start_login(LOGIN, OWN_PASSWORD, IP)["stage"] == "verify_code"
+
+
+def test_no_new_initial_password_once_an_own_one_is_chosen(auth, manager):
+    assert auth.issue_initial_credentials(COMMUNITY, "file_published:first") is None
+    assert auth.issue_initial_credentials(COMMUNITY, "file_published:later") is None
+
+
+def test_the_initial_password_expires_after_initial_password_days(auth, clock, session, initial_password):
+    clock.advance(days=INITIAL_DAYS, seconds=-1)
+    assert auth.start_login(LOGIN, initial_password, IP)["stage"] == "choose_password"
+    clock.advance(seconds=1)
+    assert refused(auth.start_login, LOGIN, initial_password, IP) == login_rules.INITIAL_EXPIRED
+    assert session.query(LoginAttempt).count() == 1  # only the one from before the expiry
+
+
+# --- lockouts --------------------------------------------------------------------------------
+
+def test_an_account_locks_after_max_failures_even_for_the_right_password(auth, manager):
+    for n in range(MAX_FAILURES - 1):  # every failure from another address: only the account counts
+        fail(auth, 1, ip=f"192.0.2.{n}")
+    assert auth.start_login(LOGIN, OWN_PASSWORD, OTHER_IP)["stage"] == "verify_code"
+    fail(auth, 1, ip="192.0.2.99")
+    message = refused(auth.start_login, LOGIN, OWN_PASSWORD, OTHER_IP, error=TooManyRequests)
+    assert message == login_rules.LOCKED.format(minutes=FAILURE_WINDOW_MINUTES)
+    refused(auth.start_login, " BEHEER@example.be ", OWN_PASSWORD, OTHER_IP, error=TooManyRequests)
+
+
+def test_only_failures_within_the_window_count_and_the_lock_lifts_after_it(auth, clock, manager):
+    fail(auth, MAX_FAILURES // 2)
+    clock.advance(minutes=FAILURE_WINDOW_MINUTES - 5)
+    fail(auth, MAX_FAILURES - MAX_FAILURES // 2)
+    refused(auth.start_login, LOGIN, OWN_PASSWORD, IP, error=TooManyRequests)
+    clock.advance(minutes=4, seconds=59)
+    refused(auth.start_login, LOGIN, OWN_PASSWORD, IP, error=TooManyRequests)
+    clock.advance(seconds=1)  # the first failures are a full window old now
+    assert auth.start_login(LOGIN, OWN_PASSWORD, IP)["stage"] == "verify_code"
+
+
+def test_an_address_locks_after_max_failures_across_accounts(auth, clock, manager):
+    for n in range(MAX_FAILURES):
+        fail(auth, 1, login=f"gok{n}@example.be", ip=IP)
+    refused(auth.start_login, LOGIN, OWN_PASSWORD, IP, error=TooManyRequests)
+    assert auth.start_login(LOGIN, OWN_PASSWORD, OTHER_IP)["stage"] == "verify_code"
+    clock.advance(minutes=FAILURE_WINDOW_MINUTES)
+    assert auth.start_login(LOGIN, OWN_PASSWORD, IP)["stage"] == "verify_code"
+
+
+def test_a_locked_account_cannot_finish_with_a_code_either(auth, session, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, token)
+    fail(auth, MAX_FAILURES, ip=OTHER_IP)
+    refused(auth.verify_code, token, code, IP, error=TooManyRequests)
+
+
+# --- the SMS code ----------------------------------------------------------------------------
+
+def test_the_code_has_six_digits_and_opens_a_session(auth, session, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, token)
+    assert re.fullmatch(r"[0-9]{6}", code)
+    assert auth.verify_code(token, code, IP)["session_token"]
+
+
+def test_the_code_is_valid_for_sms_code_seconds(auth, session, clock, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, token)
+    clock.advance(seconds=CODE_SECONDS - 1)
+    assert auth.verify_code(token, code, IP)["session_token"]
+
+
+def test_the_code_is_refused_once_sms_code_seconds_have_passed(auth, session, clock, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, token)
+    clock.advance(seconds=CODE_SECONDS)
+    assert refused(auth.verify_code, token, code, IP) == login_rules.CODE_EXPIRED
+
+
+def test_a_code_works_once(auth, session, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, token)
+    auth.verify_code(token, code, IP)
+    refused(auth.verify_code, token, code, IP)
+    assert session.query(SessionRow).count() == 1
+
+
+def test_a_code_is_bound_to_its_attempt(auth, session, manager):
+    first = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    second = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code_first = sms_code(auth, session, first)
+    code_second = sms_code(auth, session, second)
+    while code_second == code_first:  # one in a million: ask again for the same request
+        code_second = sms_code(auth, session, second)
+    assert refused(auth.verify_code, second, code_first, IP).startswith(login_rules.CODE_WRONG)
+    assert auth.verify_code(second, code_second, IP)["session_token"]
+    assert auth.verify_code(first, code_first, IP)["session_token"]
+
+
+def test_only_a_hash_of_the_code_is_stored(auth, session, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, token)
+    assert attempt_row(session, token).code_hash is not None
+    stored = [str(v) for row in session.execute(select(LoginAttempt.__table__)) for v in row if v is not None]
+    assert stored and not any(code in value for value in stored)
+    assert not any(code in str(p) for p in code_requests(session))  # nor does it travel in the event
+
+
+def test_the_right_code_after_max_tries_wrong_ones_is_refused(auth, session, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, token)
+    for n in range(1, CODE_MAX_TRIES + 1):
+        assert refused(auth.verify_code, token, wrong(code, n), IP).startswith(login_rules.CODE_WRONG)
+    assert refused(auth.verify_code, token, code, IP) == login_rules.CODE_EXPIRED
+
+
+def test_the_right_code_after_one_try_less_still_works(auth, session, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, token)
+    for n in range(1, CODE_MAX_TRIES):
+        refused(auth.verify_code, token, wrong(code, n), IP)
+    assert auth.verify_code(token, code, IP)["session_token"]
+
+
+def test_a_resend_invalidates_the_previous_code(auth, session, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    old_ref = code_requests(session, token)[-1]["event_id"]
+    old_code = sms_code(auth, session, token)
+    auth.resend_code(token)
+    assert len(code_requests(session, token)) == 2
+    refused(auth.verify_code, token, old_code, IP)  # before the new code is even sent
+    assert auth.issue_sms_code(attempt_row(session, token).id, old_ref) is None  # a late old request: no SMS
+    new_code = sms_code(auth, session, token)
+    if new_code != old_code:  # one in a million they are equal
+        refused(auth.verify_code, token, old_code, IP)
+    assert auth.verify_code(token, new_code, IP)["session_token"]
+
+
+def test_resends_are_limited_per_window(auth, session, clock, manager):
+    before = len(code_requests(session))  # the manager fixture's, a window ago
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]  # the first send
+    for _ in range(MAX_SENDS - 1):
+        auth.resend_code(token)
+    assert len(code_requests(session)) - before == MAX_SENDS
+    assert refused(auth.resend_code, token, error=TooManyRequests) == login_rules.TOO_MANY_CODES
+    refused(auth.start_login, LOGIN, OWN_PASSWORD, IP, error=TooManyRequests)  # a new login does not bypass it
+    assert len(code_requests(session)) - before == MAX_SENDS
+    clock.advance(minutes=15)
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    assert len(code_requests(session, token)) == 1
+
+
+def test_reloading_the_code_page_sends_no_sms(auth, session, manager):
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    before = session.query(OutboxMessage).count()
+    for _ in range(3):
+        view = auth.get_attempt(token)
+    assert view == {"stage": "verify_code", "login": LOGIN, "gsm": "+32 ••• •• 56"}
+    assert session.query(OutboxMessage).count() == before
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+def test_the_session_token_is_long_random_and_stored_only_as_a_hash(auth, session, manager):
+    token = log_in(auth, session)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43,}", token)
+    row = session.query(SessionRow).one()
+    assert row.token_hash == sha256(token)
+    stored = [str(v) for r in session.execute(select(SessionRow.__table__)) for v in r if v is not None]
+    assert not any(token in value for value in stored)
+
+
+def test_a_session_resolves_to_the_managers_communities(auth, session, manager):
+    auth.add_community("wind-aalst", "Wind Aalst", LOGIN, GSM)
+    auth.add_community("andere", "Andere Gemeenschap", "ander@example.be", "0471 00 00 00")
+    view = auth.resolve_session(log_in(auth, session))
+    assert view["login"] == LOGIN and view["manager_id"]
+    assert view["communities"] == [{"id": "wind-aalst", "name": "Wind Aalst"},
+                                   {"id": COMMUNITY, "name": "Zonnedelen Gent"}]
+
+
+def test_an_idle_session_ends_after_session_idle_minutes(auth, session, clock, manager):
+    token = log_in(auth, session)
+    clock.advance(minutes=IDLE_MINUTES - 1)
+    auth.resolve_session(token)  # activity restarts the idle clock
+    clock.advance(minutes=IDLE_MINUTES - 1)
+    auth.resolve_session(token)
+    clock.advance(minutes=IDLE_MINUTES)
+    refused(auth.resolve_session, token)
+    clock.advance(seconds=1)
+    refused(auth.resolve_session, token)
+
+
+def test_a_session_ends_after_session_max_hours_even_with_activity(auth, session, clock, manager):
+    token = log_in(auth, session)
+    for _ in range(MAX_HOURS * 60 // 20 - 1):
+        clock.advance(minutes=20)
+        auth.resolve_session(token)
+    clock.advance(minutes=20)  # exactly MAX_HOURS after the login
+    refused(auth.resolve_session, token)
+
+
+def test_ending_a_session_ends_it(auth, session, manager):
+    token = log_in(auth, session)
+    other = log_in(auth, session)
+    auth.end_session(token)
+    refused(auth.resolve_session, token)
+    assert auth.resolve_session(other)["login"] == LOGIN  # only that one
+
+
+@pytest.mark.parametrize("change", [{"email": "nieuw@example.be"}, {"gsm": "0471 99 88 77"}])
+def test_new_contact_details_end_sessions_pending_logins_and_reset_links(auth, session, manager, change):
+    session_token = log_in(auth, session)
+    reset_token = request_reset(auth, session)  # mailed to the old address
+    pending = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    code = sms_code(auth, session, pending)
+    auth.update_community(COMMUNITY, **change)
+    refused(auth.resolve_session, session_token)
+    refused(auth.check_reset_token, reset_token)
+    refused(auth.complete_password_reset, reset_token, NEW_PASSWORD, NEW_PASSWORD, IP)
+    refused(auth.get_attempt, pending)
+    refused(auth.verify_code, pending, code, IP)
+    assert auth.issue_sms_code(attempt_row(session, pending).id, code_requests(session, pending)[-1]["event_id"]) \
+        is None
+
+
+def test_a_new_name_alone_ends_nothing(auth, session, manager):
+    session_token = log_in(auth, session)
+    auth.update_community(COMMUNITY, name="Zonnedelen Groot-Gent")
+    assert auth.resolve_session(session_token)["communities"][0]["name"] == "Zonnedelen Groot-Gent"
+
+
+# --- password reset --------------------------------------------------------------------------
+
+def test_a_reset_for_an_unknown_login_looks_the_same_but_sends_nothing(auth, session, manager):
+    assert auth.request_password_reset("niemand@example.be", IP) is None
+    assert outbox_payloads(session, "password_reset_requested") == []
+    assert auth.request_password_reset(LOGIN, IP) is None
+    assert len(outbox_payloads(session, "password_reset_requested")) == 1
+
+
+def test_a_reset_link_sets_a_new_password_ends_sessions_and_still_needs_the_code(auth, session, manager):
+    session_token = log_in(auth, session)
+    reset_token = request_reset(auth, session)
+    assert auth.check_reset_token(reset_token) == {"login": LOGIN}
+
+    done = auth.complete_password_reset(reset_token, NEW_PASSWORD, NEW_PASSWORD, IP)
+    assert done["stage"] == "verify_code"
+    refused(auth.resolve_session, session_token)
+    attempt = done["attempt_token"]
+    assert auth.get_attempt(attempt)["stage"] == "verify_code"
+    assert len(code_requests(session, attempt)) == 1
+    new_session = auth.verify_code(attempt, sms_code(auth, session, attempt), IP)["session_token"]
+    assert auth.resolve_session(new_session)["login"] == LOGIN
+
+    assert refused(auth.start_login, LOGIN, OWN_PASSWORD, IP) == login_rules.WRONG_LOGIN
+    assert auth.start_login(LOGIN, NEW_PASSWORD, IP)["stage"] == "verify_code"
+
+
+def test_a_reset_link_works_once(auth, session, manager):
+    reset_token = request_reset(auth, session)
+    auth.complete_password_reset(reset_token, NEW_PASSWORD, NEW_PASSWORD, IP)
+    refused(auth.check_reset_token, reset_token)
+    refused(auth.complete_password_reset, reset_token, "nog een ander lang wachtwoord", "nog een ander lang wachtwoord", IP)
+    assert refused(auth.start_login, LOGIN, "nog een ander lang wachtwoord", IP) == login_rules.WRONG_LOGIN
+
+
+def test_completing_a_reset_voids_the_other_pending_links(auth, session, manager):
+    first, second = request_reset(auth, session), request_reset(auth, session)
+    auth.complete_password_reset(first, NEW_PASSWORD, NEW_PASSWORD, IP)
+    refused(auth.check_reset_token, second)
+    refused(auth.complete_password_reset, second, "nog een ander lang wachtwoord", "nog een ander lang wachtwoord", IP)
+    assert auth.start_login(LOGIN, NEW_PASSWORD, IP)["stage"] == "verify_code"
+
+
+def test_a_reset_link_expires_after_reset_link_minutes(auth, session, clock, manager):
+    reset_token = request_reset(auth, session)
+    clock.advance(minutes=RESET_MINUTES, seconds=-1)
+    assert auth.check_reset_token(reset_token) == {"login": LOGIN}
+    clock.advance(seconds=1)
+    refused(auth.check_reset_token, reset_token)
+    refused(auth.complete_password_reset, reset_token, NEW_PASSWORD, NEW_PASSWORD, IP)
+    assert auth.start_login(LOGIN, OWN_PASSWORD, IP)["stage"] == "verify_code"  # unchanged
+
+
+def test_a_reset_applies_the_password_rules_and_leaves_the_link_usable(auth, session, manager):
+    reset_token = request_reset(auth, session)
+    refused(auth.complete_password_reset, reset_token, "qwerty123456", "qwerty123456", IP, error=InvalidInput)
+    assert session.scalar(select(PasswordReset.used_at)) is None
+    assert auth.complete_password_reset(reset_token, NEW_PASSWORD, NEW_PASSWORD, IP)["stage"] == "verify_code"
+
+
+# --- the audit trail -------------------------------------------------------------------------
+
+def test_the_audit_trail_records_each_step_and_never_a_secret(auth, session, clock, initial_password):
+    secrets = [initial_password, OWN_PASSWORD, NEW_PASSWORD, WRONG_PASSWORD]
+
+    attempt = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
+    auth.choose_password(attempt, OWN_PASSWORD, OWN_PASSWORD)
+    code = sms_code(auth, session, attempt)
+    refused(auth.verify_code, attempt, wrong(code), IP)
+    session_token = auth.verify_code(attempt, code, IP)["session_token"]
+    secrets += [attempt, code, wrong(code), session_token]
+
+    reset_token = request_reset(auth, session)
+    reset_attempt = auth.complete_password_reset(reset_token, NEW_PASSWORD, NEW_PASSWORD, IP)["attempt_token"]
+    reset_code = sms_code(auth, session, reset_attempt)
+    secrets += [reset_token, reset_attempt, reset_code,
+                auth.verify_code(reset_attempt, reset_code, IP)["session_token"]]
+
+    fail(auth, MAX_FAILURES - 1)  # the wrong code above was the first failure
+    refused(auth.start_login, LOGIN, NEW_PASSWORD, IP, error=TooManyRequests)
+
+    kinds = set(session.scalars(select(AuditEvent.kind)))
+    assert kinds >= {"login_failed", "login_locked", "password_changed", "reset_requested", "reset_completed",
+                     "code_requested", "login_ok"}
+    values = string_values(session, AuditEvent)
+    assert values
+    leaked = [(secret, value) for secret in secrets for value in values if secret in value]
+    assert leaked == []
+

@@ -1,0 +1,268 @@
+"""What a manager may see and do with files in the portal: only their own community's
+files, deletions that make a file unreachable for good, and a record of each download.
+
+The session is resolved by auth (mocked here); the rules are files' own.
+"""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import select
+
+from services.files.models import Download, File, OutboxMessage
+from services.files.service import FilesService
+from shared.blobs import FileBlobStore
+from shared.clock import FixedClock
+from shared.contract import FILE_DELETED
+from shared.errors import Gone, NotFound
+from shared.settings import Settings
+
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+MINE, THEIRS = "zonnedelen-gent", "wind-aalst"
+MANAGER = {"manager_id": str(uuid.uuid4()), "login": "beheer@example.be",
+           "communities": [{"id": MINE, "name": "Zonnedelen Gent"}]}
+SESSION = "a-session-token"
+
+
+class Worker:
+    """Calls a ``worker_factory`` service like nameko runs a worker: one unit of work
+    per call, the session closed (uncommitted work rolled back) afterwards."""
+
+    def __init__(self, service, session):
+        self.service, self.session = service, session
+
+    def __getattr__(self, name):
+        method = getattr(self.service, name)
+
+        def call(*args, **kwargs):
+            self.session.close()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.session.close()
+
+        return call
+
+
+class UndeletableBlobStore(FileBlobStore):
+    """A blob store whose deletes fail (a full disk, a network share gone away)."""
+
+    def delete(self, key):
+        raise OSError("blob store unavailable")
+
+
+def files_service(session, blobs, clock) -> Worker:
+    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock,
+                             settings=Settings.load({"RETENTION_DAYS": "30"}))
+    service.auth.get_community.side_effect = lambda community_id: {"id": community_id, "name": community_id}
+    service.auth.resolve_session.return_value = MANAGER
+    return Worker(service, session)
+
+
+def publish(files, blobs, clock, name, content=b"ean;kwh\n541448;12,5\n", community=MINE) -> str:
+    """A published file (a minute after the previous one); returns its id."""
+    clock.advance(minutes=1)
+    blob = blobs.put([content])
+    return files.publish_file(community, blob.key, name, blob.size, blob.sha256, "periodic", None)["id"]
+
+
+def names(listing) -> list[str]:
+    return [f["name"] for f in listing]
+
+
+def file_row(session, file_id) -> File:
+    return session.get(File, file_id)
+
+
+def downloads(session) -> list[Download]:
+    return list(session.scalars(select(Download).order_by(Download.id)))
+
+
+def deleted_events(session) -> list[dict]:
+    return [FILE_DELETED.parse(row.payload) for row in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.event_type == "file_deleted").order_by(OutboxMessage.id))]
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+@pytest.fixture
+def session(open_session):
+    return open_session("files")
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    return FileBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def files(session, blobs, clock):
+    return files_service(session, blobs, clock)
+
+
+@pytest.fixture
+def catalogue(files, blobs, clock):
+    """Three live files of mine (published b, a, c: other names, sizes and dates),
+    one deleted file of mine, one file of another community."""
+    ids = {
+        "b.csv": publish(files, blobs, clock, "b.csv", b"22"),
+        "a.csv": publish(files, blobs, clock, "a.csv", b"333"),
+        "c.csv": publish(files, blobs, clock, "c.csv", b"1"),
+        "weg.csv": publish(files, blobs, clock, "weg.csv"),
+        "theirs.csv": publish(files, blobs, clock, "theirs.csv", community=THEIRS),
+    }
+    files.delete_my_files(SESSION, [ids["weg.csv"]])
+    return ids
+
+
+# --- listing and links -----------------------------------------------------------------------
+
+def test_the_list_shows_only_my_communitys_undeleted_files(files, catalogue):
+    listing = files.list_my_files(SESSION)
+    assert sorted(names(listing)) == ["a.csv", "b.csv", "c.csv"]
+    assert {f["community_id"] for f in listing} == {MINE}
+    assert all(f["is_new"] for f in listing)
+    files.service.auth.resolve_session.assert_called_with(SESSION)
+
+
+@pytest.mark.parametrize("sort, descending, expected", [
+    ("name", False, ["a.csv", "b.csv", "c.csv"]),
+    ("name", True, ["c.csv", "b.csv", "a.csv"]),
+    ("size", False, ["c.csv", "b.csv", "a.csv"]),
+    ("size", True, ["a.csv", "b.csv", "c.csv"]),
+    ("date", False, ["b.csv", "a.csv", "c.csv"]),
+    ("date", True, ["c.csv", "a.csv", "b.csv"]),
+])
+def test_the_list_sorts_by_name_size_or_date_either_way(files, catalogue, sort, descending, expected):
+    assert names(files.list_my_files(SESSION, sort, descending)) == expected
+
+
+def test_the_default_order_is_newest_first(files, catalogue):
+    assert names(files.list_my_files(SESSION)) == ["c.csv", "a.csv", "b.csv"]
+
+
+def test_a_link_to_my_file_shows_it(files, catalogue):
+    assert files.check_my_file(SESSION, catalogue["a.csv"])["name"] == "a.csv"
+
+
+def test_a_link_to_another_communitys_file_is_not_found(files, catalogue):
+    with pytest.raises(NotFound):
+        files.check_my_file(SESSION, catalogue["theirs.csv"])
+
+
+def test_a_link_to_a_deleted_file_is_gone(files, catalogue):
+    with pytest.raises(Gone):
+        files.check_my_file(SESSION, catalogue["weg.csv"])
+
+
+def test_a_link_to_an_unknown_or_malformed_id_is_not_found(files, catalogue):
+    for file_id in (str(uuid.uuid4()), "../../etc/passwd"):
+        with pytest.raises(NotFound):
+            files.check_my_file(SESSION, file_id)
+
+
+# --- downloads -------------------------------------------------------------------------------
+
+def test_a_download_is_recorded_per_file_and_clears_new(files, session, clock, catalogue):
+    wanted = [catalogue["a.csv"], catalogue["b.csv"]]
+    granted = files.grant_download(SESSION, wanted)
+    assert [g["id"] for g in granted] == wanted
+    assert all(g["blob_key"] for g in granted)
+    rows = downloads(session)
+    assert [r.file_id for r in rows] == wanted
+    assert {(r.manager_id, r.login, r.at) for r in rows} == {(MANAGER["manager_id"], MANAGER["login"], clock.now())}
+    assert len({r.batch_id for r in rows}) == 1
+    assert file_row(session, catalogue["a.csv"]).first_downloaded_at == clock.now()
+    is_new = {f["name"]: f["is_new"] for f in files.list_my_files(SESSION)}
+    assert is_new == {"a.csv": False, "b.csv": False, "c.csv": True}
+
+
+def test_a_second_download_is_recorded_but_keeps_the_first_date(files, session, clock, catalogue):
+    first = clock.now()
+    files.grant_download(SESSION, [catalogue["a.csv"]])
+    clock.advance(hours=1)
+    files.grant_download(SESSION, [catalogue["a.csv"]])
+    assert [r.at for r in downloads(session)] == [first, clock.now()]
+    assert file_row(session, catalogue["a.csv"]).first_downloaded_at == first
+
+
+@pytest.mark.parametrize("foreign", ["theirs.csv", "unknown"])
+def test_a_download_including_a_file_not_mine_is_refused_and_records_nothing(files, session, catalogue, foreign):
+    other = catalogue.get(foreign, str(uuid.uuid4()))
+    with pytest.raises(NotFound):
+        files.grant_download(SESSION, [catalogue["a.csv"], other])
+    assert downloads(session) == []
+    assert file_row(session, catalogue["a.csv"]).first_downloaded_at is None
+    assert file_row(session, catalogue["theirs.csv"]).first_downloaded_at is None
+
+
+def test_a_deleted_file_cannot_be_downloaded(files, session, catalogue):
+    with pytest.raises(Gone):
+        files.grant_download(SESSION, [catalogue["weg.csv"]])
+    assert downloads(session) == []
+
+
+# --- deleting --------------------------------------------------------------------------------
+
+def test_deleting_marks_the_file_removes_the_blob_and_tells_the_others(files, session, blobs, clock, catalogue):
+    file_id = catalogue["a.csv"]
+    blob_key = file_row(session, file_id).blob_key
+    assert blobs.exists(blob_key)
+    events_before = len(deleted_events(session))
+
+    assert files.delete_my_files(SESSION, [file_id]) == {"deleted": 1}
+
+    row = file_row(session, file_id)
+    assert (row.deleted_at, row.deleted_reason, row.deleted_by) == (clock.now(), "manager", MANAGER["login"])
+    assert row.blob_key is None
+    assert not blobs.exists(blob_key)
+    (event,) = deleted_events(session)[events_before:]
+    assert (event["file_id"], event["community_id"], event["reason"]) == (file_id, MINE, "manager")
+    assert "a.csv" not in names(files.list_my_files(SESSION))
+    with pytest.raises(Gone):
+        files.check_my_file(SESSION, file_id)
+
+
+def test_deleting_another_communitys_file_is_refused_and_changes_nothing(files, session, blobs, catalogue):
+    file_id = catalogue["theirs.csv"]
+    events_before = len(deleted_events(session))
+    with pytest.raises(NotFound):
+        files.delete_my_files(SESSION, [catalogue["a.csv"], file_id])
+    assert file_row(session, file_id).deleted_at is None
+    assert file_row(session, catalogue["a.csv"]).deleted_at is None
+    assert blobs.exists(file_row(session, file_id).blob_key)
+    assert len(deleted_events(session)) == events_before
+
+
+def test_deleting_twice_sends_one_event(files, session, catalogue):
+    events_before = len(deleted_events(session))
+    files.delete_my_files(SESSION, [catalogue["a.csv"]])
+    assert files.delete_my_files(SESSION, [catalogue["a.csv"]]) == {"deleted": 0}
+    assert len(deleted_events(session)) == events_before + 1
+
+
+def test_a_blob_that_will_not_go_keeps_its_key_for_a_retry_and_the_file_stays_unreachable(
+        session, clock, tmp_path):
+    store = UndeletableBlobStore(tmp_path / "stubborn")
+    files = files_service(session, store, clock)
+    file_id = publish(files, store, clock, "a.csv")
+    blob_key = file_row(session, file_id).blob_key
+
+    assert files.delete_my_files(SESSION, [file_id]) == {"deleted": 1}
+
+    row = file_row(session, file_id)
+    assert row.deleted_at is not None and row.deleted_reason == "manager"
+    assert row.blob_key == blob_key and store.exists(blob_key)  # left for the retention run to retry
+    assert len(deleted_events(session)) == 1
+    assert files.list_my_files(SESSION) == []
+    with pytest.raises(Gone):
+        files.check_my_file(SESSION, file_id)
+    with pytest.raises(Gone):
+        files.grant_download(SESSION, [file_id])
+    assert downloads(session) == []
