@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from services.auth.credentials import verify_password
+from services.auth.passwords import verify_password
 from services.auth.models import Manager
 from services.auth.service import AuthService
 from services.files.service import FilesService

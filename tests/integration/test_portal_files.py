@@ -1,0 +1,226 @@
+"""The managers' portal, files, through the real services, broker, databases and blob store:
+the list, downloads, authorisation between communities, deleting, and no way to upload."""
+import io
+import re
+import zipfile
+from datetime import datetime, timezone
+from urllib.parse import unquote
+
+import pytest
+import requests
+
+from shared.errors import NotFound
+from shared.formatting import date_nl
+from tests.support.portal import (  # noqa: F401  (portal is a fixture)
+    OWN_PASSWORD, error_text, file_rows, info_text, location_path, portal, totals,
+)
+from tests.support.sinks import links_in
+from tests.support.system import ingest, rpc, stored_blobs
+
+CSV = b"ean;afname\n541448;12,5\n"  # the default content tests.support.system.ingest publishes
+
+
+def blob_contents(config) -> dict:
+    return {path: path.read_bytes() for path in stored_blobs(config)}
+
+
+# --- 6. "Mijn ontvangen bestanden" ---------------------------------------------------------------
+
+def test_the_list_shows_the_files_newest_first_sortable_with_the_linked_one_selected(portal):
+    user = portal.full_login()
+    first = user.file_id
+    big = portal.publish(filename="b-mededeling.pdf", content=b"x" * 2_340_000, data={"kind": "adhoc"})
+    mid = portal.publish(filename="a-overzicht.csv", content=b"y" * 1_000_000)
+    today = date_nl(datetime.now(timezone.utc))
+
+    page = user.client.files_page()
+    assert "<h1>Mijn ontvangen bestanden</h1>" in page.text
+    rows = user.client.rows()
+    assert [r.id for r in rows] == [mid, big, first]
+    assert [r.name for r in rows] == ["a-overzicht.csv", "b-mededeling.pdf", "correcties-2026-10.csv"]
+    assert [r.size for r in rows] == ["1,00 MB", "2,34 MB", "0,00 MB"]
+    assert all(r.is_new for r in rows)
+    assert {r.published for r in rows} == {today} and re.fullmatch(r"[1-9]\d?-[1-9]\d?-\d{4}", today)
+    assert all(re.fullmatch(r"[1-9]\d?-[1-9]\d?-\d{4}", r.expires) for r in rows)
+    assert {r.shared_by for r in rows} == {"Fluvius"}
+    assert not any(r.checked or r.highlighted for r in rows)
+    assert totals(page.text) == {"Aantal bestanden:": "3", "Totale grootte:": "3,34 MB"}
+
+    orders = {
+        "?sort=name&dir=asc": [mid, big, first],
+        "?sort=name&dir=desc": [first, big, mid],
+        "?sort=size&dir=asc": [first, mid, big],
+        "?sort=size&dir=desc": [big, mid, first],
+        "?sort=date&dir=asc": [first, big, mid],
+        "?sort=date&dir=desc": [mid, big, first],
+        "?sort=nonsense": [mid, big, first],  # unknown: newest first
+        "?sort=name": [mid, big, first],  # names A to Z by default
+    }
+    assert {query: [r.id for r in user.client.rows(query)] for query in orders} == orders
+    assert 'href="/files?sort=name&amp;dir=desc"' in user.client.files_page("?sort=name&dir=asc").text
+
+    linked = user.client.get(f"/files/{big}")
+    assert linked.status_code == 200
+    marked = {r.id: (r.checked, r.highlighted) for r in file_rows(linked.text)}
+    assert marked == {mid: (False, False), big: (True, True), first: (False, False)}
+
+    # the link from the e-mail, in a browser without a session: log in, then back to that file
+    browser = portal.client()
+    assert location_path(browser.get(f"/files/{big}")) == f"/login?next=%2Ffiles%2F{big}"
+    again = portal.login_with_password(user.login, OWN_PASSWORD, client=browser, next_path=f"/files/{big}")
+    assert location_path(again.verified) == f"/files/{big}"
+
+
+# --- 7. downloads --------------------------------------------------------------------------------
+
+def test_downloads_give_the_exact_bytes_alone_or_zipped_and_clear_new(portal):
+    user = portal.full_login()
+    name = "verbruik é 2026.csv"
+    content = bytes(range(256)) * 64 + "é;ü\n".encode()
+    single = portal.publish(filename=name, content=content)
+    twin_a = portal.publish(filename="dubbel.csv", content=b"een\n")
+    twin_b = portal.publish(filename="dubbel.csv", content=b"twee\n")
+    client = user.client
+
+    response = client.download(single)
+    assert response.status_code == 200
+    assert response.content == content
+    assert response.headers["Content-Length"] == str(len(content))
+    assert response.headers["Content-Type"].split(";")[0] == "text/csv"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    encoded = re.search(r"filename\*=UTF-8''([^;\s]+)", disposition).group(1)
+    assert encoded == "verbruik%20%C3%A9%202026.csv" and unquote(encoded) == name
+    fallback = re.search(r'filename="([^"]*)"', disposition).group(1)
+    assert fallback.isascii() and fallback.endswith(".csv")
+    assert {r.id: r.is_new for r in client.rows()} == {single: False, twin_a: True, twin_b: True, user.file_id: True}
+
+    response = client.download(twin_a, twin_b, user.file_id)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    assert len(set(names)) == 3 and "correcties-2026-10.csv" in names and "dubbel.csv" in names
+    (renamed,) = set(names) - {"correcties-2026-10.csv", "dubbel.csv"}
+    assert renamed.startswith("dubbel") and renamed.endswith(".csv")
+    assert {archive.read(n) for n in ("dubbel.csv", renamed)} == {b"een\n", b"twee\n"}
+    assert archive.read("correcties-2026-10.csv") == CSV
+    assert not any(r.is_new for r in client.rows())
+    listed = rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
+    assert all(f["first_downloaded_at"] for f in listed)
+
+
+# --- 8. authorisation between communities --------------------------------------------------------
+
+def test_a_manager_cannot_reach_another_communitys_file(portal):
+    a = portal.full_login()
+    rpc(portal.config, "auth", "add_community", community_id="zonnewijk-brugge", name="Zonnewijk Brugge",
+        email="beheer@zonnewijk.be", gsm="0471 11 22 33")
+    secret = b"alleen voor Brugge\n"
+    b_file = portal.publish(community_id="zonnewijk-brugge", filename="brugge.csv", content=secret)
+    portal.mails_to("beheer@zonnewijk.be")
+    blobs = blob_contents(portal.config)
+    client = a.client
+
+    answers = {
+        "download": client.download(b_file),
+        "download with own": client.download(a.file_id, b_file),
+        "link": client.get(f"/files/{b_file}"),
+        "delete": client.post("/files/delete", [("file", b_file)]),
+        "delete confirm": client.post("/files/delete/confirm", [("file", b_file)]),
+    }
+    assert {what: r.status_code for what, r in answers.items()} == dict.fromkeys(answers, 404)
+    for what, response in answers.items():
+        assert secret not in response.content and "brugge.csv" not in response.text, what
+        assert response.headers["Content-Type"].startswith("text/html"), what
+    assert [r.id for r in client.rows()] == [a.file_id]
+
+    with pytest.raises(NotFound):
+        rpc(portal.config, "files", "grant_download", session_token=a.session_token, file_ids=[b_file])
+    with pytest.raises(NotFound):
+        rpc(portal.config, "files", "delete_my_files", session_token=a.session_token, file_ids=[b_file])
+
+    (b_listed,) = rpc(portal.config, "files", "list_files", community_id="zonnewijk-brugge")
+    assert b_listed["deleted_at"] is None and b_listed["first_downloaded_at"] is None  # untouched, still new
+    (a_listed,) = rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
+    assert a_listed["first_downloaded_at"] is None  # the mixed request granted nothing
+    assert blob_contents(portal.config) == blobs
+
+
+# --- 9. deleting ---------------------------------------------------------------------------------
+
+def test_delete_asks_for_confirmation_then_removes_the_file_for_good(portal):
+    user = portal.full_login()
+    keep = portal.publish(filename="blijft.csv", content=b"blijft\n")
+    doomed = user.file_id
+    blobs = blob_contents(portal.config)
+    assert sorted(blobs.values()) == sorted([CSV, b"blijft\n"])
+    client = user.client
+
+    confirm = client.post("/files/delete", [("file", doomed)])
+    assert confirm.status_code == 200
+    assert "correcties-2026-10.csv" in confirm.text and "blijft.csv" not in confirm.text
+    assert f'<input type="hidden" name="file" value="{doomed}">' in confirm.text
+    assert 'action="/files/delete/confirm"' in confirm.text
+    assert [r.id for r in client.rows()] == [keep, doomed]  # nothing gone yet
+    assert blob_contents(portal.config) == blobs
+
+    done = client.post("/files/delete/confirm", [("file", doomed)])
+    assert location_path(done) == "/files?deleted=1"
+    page = client.files_page("?deleted=1")
+    assert info_text(page.text) == "1 bestand verwijderd."
+    assert [r.id for r in client.rows()] == [keep]
+    remaining = blob_contents(portal.config)
+    assert list(remaining.values()) == [b"blijft\n"]  # the deleted file's blob is gone from the store
+
+    (link,) = links_in(portal.mails_to(user.login)[0], portal.base_url)
+    gone = client.http.get(link, allow_redirects=False)
+    assert gone.status_code == 410 and "niet meer beschikbaar" in gone.text
+    download = client.download(doomed)
+    assert download.status_code == 410 and CSV not in download.content
+    again = client.post("/files/delete/confirm", [("file", doomed)])
+    assert again.status_code in (303, 404) and blob_contents(portal.config) == remaining
+    deleted = [f for f in rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
+               if f["id"] == doomed]
+    assert deleted[0]["deleted_at"] and deleted[0]["deleted_reason"] == "manager"
+
+
+# --- 11. no upload from a manager's session -----------------------------------------------------
+
+PORTAL_ROUTES = ("/files", "/files/download", "/files/delete", "/files/delete/confirm", "/login", "/code",
+                 "/password/new", "/forgot", "/help")
+
+
+def test_a_manager_session_cannot_upload_anything(portal):
+    user = portal.full_login()
+    client = user.client
+    blobs = blob_contents(portal.config)
+    rows = client.rows()
+    listed = rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
+    upload = b"ge-upload door de beheerder\n"
+
+    for route in PORTAL_ROUTES + (f"/files/{user.file_id}",):
+        for field in ("file", "upload"):
+            response = client.http.post(
+                client.url(route), data={"csrf_token": client.csrf_token, "kind": "adhoc"},
+                files={field: ("upload.csv", io.BytesIO(upload), "text/csv")}, allow_redirects=False, timeout=30)
+            assert not 200 <= response.status_code < 300 or route == "/forgot", (route, field, response.status_code)
+            assert upload not in response.content, route
+    api = client.http.post(f"{portal.base_url}/api/v1/communities/zonnedelen-gent/files",
+                           files={"file": ("upload.csv", io.BytesIO(upload), "text/csv")}, timeout=30)
+    assert api.status_code == 401
+    assert ingest(portal.config, key=None, content=upload).status_code == 401  # the API helper without the key
+
+    assert blob_contents(portal.config) == blobs
+    assert client.rows() == rows
+    assert rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent") == listed
+    assert client.get("/files").status_code == 200  # still logged in: nothing above was a logout either
+    refused = requests.post(f"{portal.base_url}/api/v1/communities/zonnedelen-gent/files",
+                            cookies={"ep_session": user.session_token},
+                            files={"file": ("x.csv", io.BytesIO(upload), "text/csv")}, timeout=30)
+    assert refused.status_code == 401 and blob_contents(portal.config) == blobs
+    assert error_text(client.post("/files/download", []).text)  # an empty selection explains itself
