@@ -18,9 +18,9 @@ KINDS = {
 }
 
 
-def record(session: Session, kind: str, *, now: datetime, manager_id=None, login=None, client_ip=None,
-           detail=None) -> None:
+def record(session: Session, kind: str, *, now: datetime, manager_id=None, client_ip=None, detail=None) -> None:
+    """Who (manager id; an unknown login only as a short hash), what, when, from where."""
     assert kind in KINDS, kind
-    session.add(AuditEvent(at=now, kind=kind, manager_id=manager_id, login=(login or None) and login[:320],
-                           client_ip=client_ip, detail=detail and detail[:300]))
+    session.add(AuditEvent(at=now, kind=kind, manager_id=manager_id, client_ip=client_ip,
+                           detail=detail and detail[:300]))
     log.info("audit %s manager=%s ip=%s %s", kind, manager_id or "-", client_ip or "-", detail or "")

@@ -49,18 +49,31 @@ def _failures(db: DbSession, scope: str, key: str, now: datetime, settings) -> i
                      .where(LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at > since))
 
 
+def unknown_login(login: str) -> str:
+    """How the audit trail names a login that matches no account: a short hash, so
+    repeated tries can be told apart without storing what was typed."""
+    return f"unknown login #{account_key(login)[:12]}"
+
+
+def account_key(login: str) -> str:
+    """Failures are counted per login as typed, kept only as a hash: a password typed
+    into the login field must not end up in the database."""
+    return hashlib.sha256(login.encode()).hexdigest()
+
+
 def _check_not_locked(db, *, login: str, client_ip, now, settings, manager_id=None) -> None:
-    locked = _failures(db, "account", login, now, settings) >= settings.login_max_failures
+    locked = _failures(db, "account", account_key(login), now, settings) >= settings.login_max_failures
     if client_ip:
         locked |= _failures(db, "address", client_ip, now, settings) >= settings.login_max_failures
     if locked:
-        audit.record(db, "login_locked", now=now, manager_id=manager_id, login=login, client_ip=client_ip)
+        audit.record(db, "login_locked", now=now, manager_id=manager_id, client_ip=client_ip,
+                     detail=None if manager_id else unknown_login(login))
         db.commit()
         raise TooManyRequests(LOCKED.format(minutes=settings.login_failure_window_minutes))
 
 
 def _count_failure(db, *, login: str, client_ip, now) -> None:
-    db.add(LoginFailure(scope="account", key=login, at=now))
+    db.add(LoginFailure(scope="account", key=account_key(login), at=now))
     if client_ip:
         db.add(LoginFailure(scope="address", key=client_ip, at=now))
 
@@ -75,7 +88,8 @@ def start(db: DbSession, *, login, password, client_ip, now: datetime, settings)
     correct = passwords.verify_password(manager.password_hash if manager else None, password)
     if not correct:
         _count_failure(db, login=key, client_ip=client_ip, now=now)
-        audit.record(db, "login_failed", now=now, manager_id=manager and manager.id, login=key, client_ip=client_ip)
+        audit.record(db, "login_failed", now=now, manager_id=manager and manager.id, client_ip=client_ip,
+                     detail=None if manager else unknown_login(key))
         db.commit()
         raise AuthenticationFailed(WRONG_LOGIN)
     if manager.password_is_initial and manager.initial_issued_at + timedelta(days=settings.initial_password_days) <= now:
@@ -101,8 +115,11 @@ def _new_attempt(db, manager: Manager, *, client_ip, now, stage) -> tuple[LoginA
     return attempt, token
 
 
-def active_attempt(db: DbSession, token, *, now: datetime, stage: str | None = None) -> LoginAttempt:
-    attempt = db.scalar(select(LoginAttempt).where(LoginAttempt.token_hash == token_hash(token)))
+def active_attempt(db: DbSession, token, *, now: datetime, stage: str | None = None,
+                   lock: bool = False) -> LoginAttempt:
+    """The live attempt for ``token``; ``lock`` holds its row until commit (counting code tries)."""
+    query = select(LoginAttempt).where(LoginAttempt.token_hash == token_hash(token))
+    attempt = db.scalar(query.with_for_update() if lock else query)
     if attempt is None or attempt.ended_at is not None or now >= attempt.expires_at:
         raise AuthenticationFailed(ATTEMPT_ENDED)
     if stage is not None and attempt.stage != stage:
@@ -116,6 +133,7 @@ def choose_password(db: DbSession, token, new_password, confirmation, *, now: da
     manager = attempt.manager
     if isinstance(new_password, str) and passwords.verify_password(manager.password_hash, new_password):
         raise InvalidInput(SAME_AS_INITIAL, field="new_password")  # the mailed one must stop working
+    refuse_if_sent_too_often(db, manager.id, now=now, settings=settings)  # before anything changes
     set_password(db, manager, new_password, confirmation, now=now, client_ip=attempt.client_ip)
     attempt.stage = VERIFY_CODE
     request_code(db, attempt, now=now, settings=settings)
@@ -124,7 +142,8 @@ def choose_password(db: DbSession, token, new_password, confirmation, *, now: da
 
 def set_password(db: DbSession, manager: Manager, new_password, confirmation, *, now, client_ip) -> None:
     chosen = passwords.check_new_password(
-        new_password, confirmation, login=manager.login, community_names=[c.name for c in manager.communities]
+        new_password, confirmation, login=manager.login,
+        community_names=[name for c in manager.communities for name in (c.name, c.id)],
     )
     manager.password_hash = passwords.hash_password(chosen)
     manager.password_is_initial = False
@@ -135,14 +154,20 @@ def set_password(db: DbSession, manager: Manager, new_password, confirmation, *,
 
 # --- the SMS code ---------------------------------------------------------------------------
 
-def request_code(db: DbSession, attempt: LoginAttempt, *, now: datetime, settings) -> None:
-    """Ask notify to text a new code (the previous one stops working); the caller commits."""
+def refuse_if_sent_too_often(db: DbSession, manager_id: str, *, now: datetime, settings) -> None:
+    """TooManyRequests past the SMS send limit; nothing else of the request is kept."""
     sent_recently = db.scalar(select(func.count()).select_from(CodeRequest).where(
-        CodeRequest.manager_id == attempt.manager_id, CodeRequest.requested_at > now - SEND_WINDOW))
+        CodeRequest.manager_id == manager_id, CodeRequest.requested_at > now - SEND_WINDOW))
     if sent_recently >= settings.sms_max_sends:
-        audit.record(db, "code_refused", now=now, manager_id=attempt.manager_id, detail="send limit reached")
+        db.rollback()
+        audit.record(db, "code_refused", now=now, manager_id=manager_id, detail="send limit reached")
         db.commit()
         raise TooManyRequests(TOO_MANY_CODES)
+
+
+def request_code(db: DbSession, attempt: LoginAttempt, *, now: datetime, settings) -> None:
+    """Ask notify to text a new code (the previous one stops working); the caller commits."""
+    refuse_if_sent_too_often(db, attempt.manager_id, now=now, settings=settings)
     payload = contract.SMS_CODE_REQUESTED.build(occurred_at=now, attempt_id=attempt.id, manager_id=attempt.manager_id)
     db.add(CodeRequest(manager_id=attempt.manager_id, attempt_id=attempt.id, requested_at=now))
     attempt.code_hash = None  # the previous code stops working
@@ -172,7 +197,7 @@ def issue_code(db: DbSession, attempt_id: str, ref: str, *, now: datetime, setti
 
 def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, settings) -> str:
     """A new session token when ``code`` is the live code of this attempt."""
-    attempt = active_attempt(db, token, now=now, stage=VERIFY_CODE)
+    attempt = active_attempt(db, token, now=now, stage=VERIFY_CODE, lock=True)  # tries are counted exactly
     _check_not_locked(db, login=attempt.manager.login, client_ip=client_ip, now=now, settings=settings,
                       manager_id=attempt.manager_id)
     if attempt.code_hash is None or attempt.code_expires_at is None or now >= attempt.code_expires_at \

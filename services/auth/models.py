@@ -141,7 +141,6 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     manager_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
-    login: Mapped[str | None] = mapped_column(String(320), nullable=True)
     client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(300), nullable=True)
 

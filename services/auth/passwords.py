@@ -56,6 +56,10 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+def _alnum(text: str) -> str:
+    return "".join(char for char in text if char.isalnum())
+
+
 def check_new_password(password, confirmation, *, login: str, community_names: list[str]) -> str:
     """The chosen password, or InvalidInput with the reason it is refused (in Dutch)."""
     if not isinstance(password, str) or not isinstance(confirmation, str):
@@ -73,9 +77,9 @@ def check_new_password(password, confirmation, *, login: str, community_names: l
     local_part = login.split("@", 1)[0]
     if _fold(login) in folded or (len(local_part) >= 4 and _fold(local_part) in folded):
         raise InvalidInput("Het wachtwoord mag uw login niet bevatten.", field="new_password")
-    compact = folded.replace(" ", "")
+    compact = _alnum(folded)
     for name in community_names:
-        variant = _fold(name).replace(" ", "")
+        variant = _alnum(_fold(name))  # "Zonnedelen Gent", "zonnedelen-gent": the same name
         if len(variant) >= 4 and variant in compact:
             raise InvalidInput("Het wachtwoord mag de naam van uw energiegemeenschap niet bevatten.",
                                field="new_password")

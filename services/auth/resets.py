@@ -22,7 +22,7 @@ def request(db: DbSession, login_name, *, client_ip, now: datetime, settings) ->
     key = login.login_key(login_name)
     manager = db.scalar(select(Manager).where(Manager.email == key)) if key else None
     if manager is None:
-        audit.record(db, "reset_requested", now=now, login=key, client_ip=client_ip, detail="unknown login")
+        audit.record(db, "reset_requested", now=now, client_ip=client_ip, detail=login.unknown_login(key))
         return
     recent = db.scalar(select(func.count()).select_from(PasswordReset).where(
         PasswordReset.manager_id == manager.id, PasswordReset.requested_at > now - timedelta(hours=1)))
@@ -64,6 +64,7 @@ def complete(db: DbSession, token, new_password, confirmation, *, client_ip, now
     """Set the new password, end every session; returns a login attempt at the SMS step."""
     reset = valid_reset(db, token, now=now)
     manager = reset.manager
+    login.refuse_if_sent_too_often(db, manager.id, now=now, settings=settings)  # before anything changes
     login.set_password(db, manager, new_password, confirmation, now=now, client_ip=client_ip)
     reset.used_at = now
     sessions.end_everything(db, manager.id, now=now)

@@ -196,7 +196,8 @@ class Portal:
             return self.to_login(self.request.full_path.rstrip("?") if selected is None else f"/files/{selected}")
         args = self.request.args
         sort = args.get("sort") if args.get("sort") in SORT_FIELDS else "date"
-        descending = args.get("dir", "desc" if sort == "date" else "asc") == "desc"
+        direction = args.get("dir") if args.get("dir") in ("asc", "desc") else ("desc" if sort == "date" else "asc")
+        descending = direction == "desc"
         files = self.files.list_my_files(self.cookie(pages.SESSION), sort, descending)
         if message is None and args.get("deleted", "").isdigit():
             count = int(args["deleted"])

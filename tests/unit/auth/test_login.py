@@ -16,7 +16,7 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import String, select
 
 from services.auth import login as login_rules
-from services.auth.models import AuditEvent, LoginAttempt, OutboxMessage, PasswordReset
+from services.auth.models import AuditEvent, CodeRequest, LoginAttempt, LoginFailure, Manager, OutboxMessage, PasswordReset
 from services.auth.models import Session as SessionRow
 from services.auth.service import AuthService
 from shared.clock import FixedClock
@@ -538,3 +538,26 @@ def test_the_audit_trail_records_each_step_and_never_a_secret(auth, session, clo
     leaked = [(secret, value) for secret in secrets for value in values if secret in value]
     assert leaked == []
 
+
+
+# --- what is kept of mistakes ------------------------------------------------------------------
+
+def test_a_password_typed_into_the_login_field_is_stored_nowhere(auth, session, manager):
+    refused(auth.start_login, OWN_PASSWORD, OWN_PASSWORD, IP)  # both fields hold the password
+    auth.request_password_reset(OWN_PASSWORD, IP)
+    for model in (AuditEvent, LoginFailure):
+        assert not any(OWN_PASSWORD in value for value in string_values(session, model)), model.__name__
+    details = [row.detail for row in session.scalars(select(AuditEvent).where(AuditEvent.kind == "login_failed"))]
+    assert details == [login_rules.unknown_login(OWN_PASSWORD)]
+
+
+def test_a_refused_code_request_changes_no_password(auth, session, clock, initial_password):
+    attempt = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]  # at the password step
+    session.rollback()
+    for _ in range(MAX_SENDS):  # the SMS budget is used up
+        session.add(CodeRequest(manager_id=session.scalar(select(Manager.id)),
+                                attempt_id=attempt_row(session, attempt).id, requested_at=clock.now()))
+    session.commit()
+    refused(auth.choose_password, attempt, OWN_PASSWORD, OWN_PASSWORD, error=TooManyRequests)
+    assert auth.start_login(LOGIN, initial_password, IP)["stage"] == "choose_password"  # still the initial one
+    refused(auth.start_login, LOGIN, OWN_PASSWORD, IP)

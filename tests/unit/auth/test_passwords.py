@@ -130,6 +130,11 @@ def test_a_password_containing_the_community_name_is_refused(password):
     assert HAS_COMMUNITY in refusal(password)
 
 
+@pytest.mark.parametrize("password", ["zonnedelen-gent-2026", "zonnedelen_gent is top", "zonnedelen.gent!"])
+def test_punctuation_does_not_hide_the_community_name(password):
+    assert HAS_COMMUNITY in refusal(password)
+
+
 def test_every_community_of_the_manager_counts():
     assert HAS_COMMUNITY in refusal("hallo wind aalst 2026", communities=["Zonnedelen Gent", "Wind Aalst"])
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 16:09:43.307744
+Create Date: 2026-11-26 16:38:47.614625
 
 """
 from typing import Sequence, Union
@@ -28,7 +28,6 @@ def upgrade() -> None:
     sa.Column('at', shared.db.UtcDateTime(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('manager_id', sa.String(length=36), nullable=True),
-    sa.Column('login', sa.String(length=320), nullable=True),
     sa.Column('client_ip', sa.String(length=64), nullable=True),
     sa.Column('detail', sa.String(length=300), nullable=True),
     sa.PrimaryKeyConstraint('id')
