@@ -4,13 +4,16 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from shared.settings import PROJECT_ROOT
 from tests.support.launch import cli, running, system_environment
-from tests.support.sinks import MailSink, credentials_in, free_port, links_in
+from shared.formatting import LOCAL_ZONE
+from tests.support.portal import PortalSystem
+from tests.support.sinks import MailSink, Written, credentials_in, free_port, links_in, plain_text, wait_until
 
 @pytest.fixture
 def environment(rabbit_config, tmp_path):
@@ -73,3 +76,37 @@ def test_without_a_broker_make_run_says_so_in_one_line(environment):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "cannot reach RabbitMQ" in lines[0] and "rabbitmq-server" in lines[0] and "guest:***@" in lines[0]
+
+
+def test_retention_reminds_then_deletes_for_good(running_system, environment, tmp_path):
+    """Publish; retention as of +24 days sends the reminder; as of +31 days the file is
+    gone: its link answers 410 and its blob has left the store."""
+    data_dir = Path(environment["DATA_DIR"])
+    written = Written(data_dir)
+    assert cli(environment, "community", "add", "zonnedelen-gent", "--name", "Zonnedelen Gent",
+               "--email", "beheer@example.be", "--gsm", "0470 12 34 56").returncode == 0
+    document = tmp_path / "correcties-2026-10.csv"
+    document.write_text("ean;afname;injectie\n541448000000000001;12,5;-3,2\n")
+    file_id = cli(environment, "publish", "zonnedelen-gent", str(document)).stdout.strip().splitlines()[-1]
+    (published,) = MailSink.messages_in(data_dir / "mail", wait_for=1)
+    blobs = [p for p in (data_dir / "blobs" / "objects").rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+
+    today = datetime.now(LOCAL_ZONE).date()
+    assert cli(environment, "retention", "run", "--today", (today + timedelta(days=24)).isoformat()).returncode == 0
+    reminder = MailSink.messages_in(data_dir / "mail", wait_for=2)[1]
+    assert "binnenkort verwijderd" in reminder["Subject"]
+    assert "correcties-2026-10.csv" in plain_text(reminder) and "(nog niet gedownload)" in plain_text(reminder)
+
+    assert cli(environment, "retention", "run", "--today", (today + timedelta(days=31)).isoformat()).returncode == 0
+    wait_until(lambda: not any(p.is_file() for p in (data_dir / "blobs" / "objects").rglob("*")),
+               message="the blob to leave the store")
+    listed = cli(environment, "files", "list", "zonnedelen-gent").stdout
+    assert file_id in listed and "verwijderd" in listed and "retention period ended" in listed
+
+    portal = PortalSystem({"PUBLIC_BASE_URL": environment["PUBLIC_BASE_URL"]}, written.mail, written.sms)
+    logged_in = portal.full_login(publish=False)
+    (link,) = links_in(published, environment["PUBLIC_BASE_URL"])
+    gone = logged_in.client.get(link.removeprefix(environment["PUBLIC_BASE_URL"]))
+    assert gone.status_code == 410 and "niet meer beschikbaar" in gone.text
+    assert len(MailSink.messages_in(data_dir / "mail")) == 2  # one publication, one reminder

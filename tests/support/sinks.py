@@ -102,9 +102,26 @@ class SmsSink(_Sink):
         return f"http://127.0.0.1:{self.port}/messages"
 
     def messages(self) -> list[dict]:
-        if not self.target.exists():
+        return self.messages_in(self.target)
+
+    @staticmethod
+    def messages_in(path: Path) -> list[dict]:
+        if not path.exists():
             return []
-        return [json.loads(line) for line in self.target.read_text().splitlines() if line.strip()]
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class Written:
+    """What the dev sinks of a running `make run` wrote under DATA_DIR (read-only)."""
+
+    def __init__(self, data_dir: Path):
+        self.mail = _Reader(lambda: MailSink.messages_in(data_dir / "mail"))
+        self.sms = _Reader(lambda: SmsSink.messages_in(data_dir / "sms.jsonl"))
+
+
+class _Reader:
+    def __init__(self, read):
+        self.messages = read
 
 
 def plain_text(message: EmailMessage) -> str:
