@@ -9,7 +9,7 @@ the ``sms_code_requested`` event in auth's outbox.
 """
 import hashlib
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from nameko.testing.services import worker_factory

@@ -4,7 +4,7 @@ files, deletions that make a file unreachable for good, and a record of each dow
 The session is resolved by auth (mocked here); the rules are files' own.
 """
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from nameko.testing.services import worker_factory

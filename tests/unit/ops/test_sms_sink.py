@@ -6,7 +6,6 @@ eventlet, and the sink must work as ``make run`` starts it anyway.
 
 import datetime
 import json
-import os
 import signal
 import socket
 import subprocess
