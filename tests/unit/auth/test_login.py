@@ -16,12 +16,21 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import String, select
 
 from services.auth import login as login_rules
-from services.auth.models import AuditEvent, CodeRequest, LoginAttempt, LoginFailure, Manager, OutboxMessage, PasswordReset
+from services.auth.models import (
+    AuditEvent,
+    CodeRequest,
+    LoginAttempt,
+    LoginFailure,
+    Manager,
+    OutboxMessage,
+    PasswordReset,
+)
 from services.auth.models import Session as SessionRow
 from services.auth.service import AuthService
 from shared.clock import FixedClock
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
 from shared.settings import Settings
+from tests.support.workers import Worker
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 COMMUNITY = "zonnedelen-gent"
@@ -43,26 +52,6 @@ SETTINGS = {
     "INITIAL_PASSWORD_DAYS": INITIAL_DAYS, "SMS_CODE_SECONDS": CODE_SECONDS,
     "SMS_CODE_MAX_TRIES": CODE_MAX_TRIES, "SMS_MAX_SENDS": MAX_SENDS, "RESET_LINK_MINUTES": RESET_MINUTES,
 }
-
-
-class Worker:
-    """Calls a ``worker_factory`` service like nameko runs a worker: one unit of work
-    per call, the session closed (uncommitted work rolled back) afterwards."""
-
-    def __init__(self, service, session):
-        self.service, self.session = service, session
-
-    def __getattr__(self, name):
-        method = getattr(self.service, name)
-
-        def call(*args, **kwargs):
-            self.session.close()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self.session.close()
-
-        return call
 
 
 def sha256(text: str) -> str:

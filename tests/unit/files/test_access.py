@@ -17,32 +17,13 @@ from shared.clock import FixedClock
 from shared.contract import FILE_DELETED
 from shared.errors import Gone, NotFound
 from shared.settings import Settings
+from tests.support.workers import Worker
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 MINE, THEIRS = "zonnedelen-gent", "wind-aalst"
 MANAGER = {"manager_id": str(uuid.uuid4()), "login": "beheer@example.be",
            "communities": [{"id": MINE, "name": "Zonnedelen Gent"}]}
 SESSION = "a-session-token"
-
-
-class Worker:
-    """Calls a ``worker_factory`` service like nameko runs a worker: one unit of work
-    per call, the session closed (uncommitted work rolled back) afterwards."""
-
-    def __init__(self, service, session):
-        self.service, self.session = service, session
-
-    def __getattr__(self, name):
-        method = getattr(self.service, name)
-
-        def call(*args, **kwargs):
-            self.session.close()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self.session.close()
-
-        return call
 
 
 class UndeletableBlobStore(FileBlobStore):

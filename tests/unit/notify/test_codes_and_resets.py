@@ -20,6 +20,7 @@ from shared.clock import FixedClock
 from shared.contract import PASSWORD_RESET_REQUESTED, SMS_CODE_REQUESTED
 from shared.settings import Settings
 from tests.support.sinks import html, plain_text
+from tests.support.workers import Worker
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 BASE_URL = "https://energiepost.example.be"
@@ -50,26 +51,6 @@ class RecordingMailer:
 
     def send(self, message):
         self.sent.append(message)
-
-
-class Worker:
-    """Calls a ``worker_factory`` service like nameko runs a worker: one unit of work
-    per call, the session closed (uncommitted work rolled back) afterwards."""
-
-    def __init__(self, service, session):
-        self.service, self.session = service, session
-
-    def __getattr__(self, name):
-        method = getattr(self.service, name)
-
-        def call(*args, **kwargs):
-            self.session.close()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self.session.close()
-
-        return call
 
 
 def code_event() -> dict:
