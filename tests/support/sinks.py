@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import email
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,14 +33,39 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
         time.sleep(interval)
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10.0) -> None:
-    def listening():
-        if process.poll() is not None:
-            raise AssertionError(f"sink exited early with {process.returncode}")
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
+class SinkProcess:
+    """A dev sink (``python -m <module> --host 127.0.0.1 --port N ...``) as a subprocess:
+    up once it has printed its startup line and accepts connections; stopped with
+    SIGTERM, returning its exit status.  Its output goes to ``<log_dir>/<module>-<port>.out``."""
 
-    wait_until(listening, timeout, message=f"a sink on port {port}")
+    def __init__(self, module: str, port: int, args: list[str], *, log_dir: Path, env: dict | None = None):
+        self.port = port
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.out = log_dir / f"{module}-{port}.out"
+        with open(self.out, "wb") as out, open(log_dir / f"{module}-{port}.err", "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args],
+                cwd=PROJECT_ROOT, stdout=out, stderr=err, env={**os.environ, **(env or {})},
+            )
+        wait_until(self._up, 10, message=f"{module} on port {port}")
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"sink exited early with {self.proc.returncode}")
+        if not self.out.read_text(encoding="utf-8").endswith("\n"):  # the startup line
+            return False
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"sink did not exit within {timeout:.0f} s of SIGTERM") from None
 
 
 class _Sink:
@@ -52,17 +79,13 @@ class _Sink:
         self.start(fail_first)
 
     def start(self, fail_first: int = 0) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, "--host", "127.0.0.1", "--port", str(self.port),
-             self.target_flag, str(self.target), "--fail-first", str(fail_first)],
-            cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        _wait_for_port(self.port, self.process)
+        self.process = SinkProcess(self.module, self.port,
+                                   [self.target_flag, str(self.target), "--fail-first", str(fail_first)],
+                                   log_dir=self.target.parent / "sink-logs")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        if self.process:
+            self.process.stop()
 
     def restart(self, fail_first: int = 0) -> None:
         self.stop()

@@ -7,62 +7,27 @@ eventlet, and the sink must work as ``make run`` starts it anyway.
 import email
 import email.policy
 import os
-import signal
 import smtplib
-import socket
-import subprocess
-import sys
 import time
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.support.sinks import SinkProcess, free_port
+
 HOST = "127.0.0.1"
 DUTCH = "Uw bestand is beschikbaar – één"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 class Sink:
     def __init__(self, tmp_path, *extra, env=None, mail_dir=None):
-        self.port = free_port()
         self.dir = mail_dir or tmp_path / "var" / "mail"  # does not exist yet
-        self.out = tmp_path / f"sink-{self.port}.out"
-        args = [sys.executable, "-m", "ops.mail_sink", "--host", HOST,
-                "--port", str(self.port), "--dir", str(self.dir), *extra]
-        with open(self.out, "wb") as out, open(tmp_path / f"sink-{self.port}.err", "wb") as err:
-            self.proc = subprocess.Popen(args, cwd=REPO_ROOT, stdout=out, stderr=err,
-                                         env={**os.environ, **(env or {})})
-        self.wait_until_up()
-
-    def wait_until_up(self, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"mail sink exited with {self.proc.returncode}"
-            if self.out.read_text(encoding="utf-8").endswith("\n"):
-                try:
-                    socket.create_connection((HOST, self.port), timeout=1).close()
-                    return
-                except OSError:
-                    pass
-            time.sleep(0.05)
-        raise AssertionError("mail sink did not start within %.0f s" % timeout)
+        self.process = SinkProcess("ops.mail_sink", free_port(), ["--dir", str(self.dir), *extra],
+                                   log_dir=tmp_path, env=env)
+        self.port, self.out = self.process.port, self.process.out
 
     def stop(self, timeout=5.0):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("mail sink did not exit within %.0f s of SIGTERM" % timeout)
+        return self.process.stop(timeout)
 
     def files(self):
         """The saved messages in arrival order; fails on any non-.eml leftover."""

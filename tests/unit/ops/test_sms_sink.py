@@ -6,62 +6,28 @@ eventlet, and the sink must work as ``make run`` starts it anyway.
 
 import datetime
 import json
-import signal
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.support.sinks import SinkProcess, free_port
+
 HOST = "127.0.0.1"
 NUMBER = "+32470123456"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 class Sink:
     def __init__(self, tmp_path, *extra):
-        self.port = free_port()
         self.file = tmp_path / "var" / "sms.jsonl"  # parent does not exist yet
-        self.out = tmp_path / f"sink-{self.port}.out"
+        self.process = SinkProcess("ops.sms_sink", free_port(), ["--file", str(self.file), *extra], log_dir=tmp_path)
+        self.port, self.out = self.process.port, self.process.out
         self.url = f"http://{HOST}:{self.port}"
-        args = [sys.executable, "-m", "ops.sms_sink", "--host", HOST,
-                "--port", str(self.port), "--file", str(self.file), *extra]
-        with open(self.out, "wb") as out, open(tmp_path / f"sink-{self.port}.err", "wb") as err:
-            self.proc = subprocess.Popen(args, cwd=REPO_ROOT, stdout=out, stderr=err)
-        self.wait_until_up()
-
-    def wait_until_up(self, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"sms sink exited with {self.proc.returncode}"
-            if self.out.read_text(encoding="utf-8").endswith("\n"):
-                try:
-                    socket.create_connection((HOST, self.port), timeout=1).close()
-                    return
-                except OSError:
-                    pass
-            time.sleep(0.05)
-        raise AssertionError("sms sink did not start within %.0f s" % timeout)
 
     def stop(self, timeout=5.0):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("sms sink did not exit within %.0f s of SIGTERM" % timeout)
+        return self.process.stop(timeout)
 
     def post(self, payload=None, data=None):
         return requests.post(self.url + "/messages", json=payload, data=data, timeout=10)
