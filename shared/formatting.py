@@ -1,8 +1,12 @@
-"""How sizes and dates are written for Dutch-speaking readers (e-mails and portal)."""
+"""How sizes and dates are written for Dutch-speaking readers, and the Jinja2 set-up
+that e-mails and portal pages share."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 LOCAL_ZONE = ZoneInfo("Europe/Brussels")
 
@@ -26,3 +30,19 @@ def date_nl(moment: datetime | str) -> str:
     """A moment as the Belgian calendar date: 6-11-2018."""
     day = local(moment)
     return f"{day.day}-{day.month}-{day.year}"
+
+
+def template_environment(directory: Path, **options) -> Environment:
+    """Jinja2 for a service's templates: autoescaped (HTML, e-mail included), strict about
+    missing values, with the ``size_nl`` and ``date_nl`` filters."""
+    env = Environment(
+        loader=FileSystemLoader(directory),
+        autoescape=select_autoescape(),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        **options,
+    )
+    env.filters["size_nl"] = size_nl
+    env.filters["date_nl"] = date_nl
+    return env

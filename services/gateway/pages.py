@@ -12,27 +12,18 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Response
 
 from shared.errors import DomainError
-from shared.formatting import date_nl, size_nl
+from shared.formatting import template_environment
 
 SESSION, ATTEMPT, CSRF = "session", "attempt", "csrf"
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
-env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-env.filters["size_nl"] = size_nl
-env.filters["date_nl"] = date_nl
+env = template_environment(Path(__file__).parent / "templates")
 
 
 class CsrfFailed(DomainError):

@@ -2,27 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formataddr, format_datetime, make_msgid
 from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-from shared.formatting import date_nl, local, size_nl
+from shared.formatting import local, template_environment
 
 KIND_LABELS = {"periodic": "periodiek bestand", "adhoc": "mededeling"}
 
-env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-env.filters["size_nl"] = size_nl
-env.filters["date_nl"] = date_nl
+env = template_environment(Path(__file__).parent / "templates", keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
