@@ -227,14 +227,13 @@ class Portal:
 
     def download(self):
         pages.check_post(self.request, self.settings)
-        token = self.cookie(pages.SESSION)
-        if self.session() is None:
-            return self.to_login()
         selection = self._selection()
         if not selection:
             return self.file_list(status=400, error="Selecteer eerst een of meer bestanden.")
-        try:
-            granted = self.files.grant_download(token, selection)
+        try:  # files resolves the session itself: no separate check needed here
+            granted = self.files.grant_download(self.cookie(pages.SESSION) or "", selection)
+        except AuthenticationFailed:
+            return self.to_login()
         except Gone:
             return self.render("gone.html", status=410, session=self.session())
         except NotFound:
@@ -262,11 +261,10 @@ class Portal:
 
     def delete(self):
         pages.check_post(self.request, self.settings)
-        if self.session() is None:
+        try:  # files resolves the session itself
+            result = self.files.delete_my_files(self.cookie(pages.SESSION) or "", self._selection())
+        except AuthenticationFailed:
             return self.to_login()
-        selection = self._selection()
-        try:
-            result = self.files.delete_my_files(self.cookie(pages.SESSION), selection)
         except (NotFound, InvalidInput) as exc:
             return self.file_list(status=exc.status, error=exc.message)
         return self.redirect(f"/files?deleted={result['deleted']}")
