@@ -4,10 +4,10 @@ import subprocess
 
 import yaml
 
-from shared.settings import PROJECT_ROOT
+from shared.settings import PROJECT_ROOT, Settings
 
 SECRETS = {"RABBITMQ_PASSWORD": "x" * 24, "POSTGRES_PASSWORD": "x" * 24, "MINIO_ROOT_PASSWORD": "x" * 24,
-           "INGEST_API_KEYS": "k" * 32}
+           "INGEST_API_KEYS": "k" * 32, "CSRF_SECRET": "c" * 32}
 
 
 def config(env):
@@ -31,3 +31,10 @@ def test_secrets_have_no_defaults():
         result = config({**SECRETS, name: ""})
         assert result.returncode != 0
         assert name in result.stderr
+
+
+def test_the_gateway_behind_the_proxy_starts_and_trusts_only_private_networks():
+    environment = yaml.safe_load(config(SECRETS).stdout)["services"]["gateway"]["environment"]
+    settings = Settings.load(environment)  # a bad or retired setting would stop it here
+    assert settings.trusted_proxies and all(network.is_private for network in settings.trusted_proxies)
+    assert settings.require_csrf_secret() == SECRETS["CSRF_SECRET"]
