@@ -7,6 +7,7 @@ stop the process at start-up with a message naming the variable.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections import ChainMap
 from dataclasses import dataclass
@@ -57,7 +58,10 @@ class Settings:
     sms_code_max_tries: int
     sms_max_sends: int
     reset_link_minutes: int
-    trust_forwarded_for: bool
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    portal_body_seconds: float
+    request_idle_seconds: float
+    csrf_secret: str | None
     retention_at: time
     retention_zone: ZoneInfo
 
@@ -112,10 +116,16 @@ class Settings:
             sms_code_max_tries=env.integer("SMS_CODE_MAX_TRIES", 5, minimum=1),
             sms_max_sends=env.integer("SMS_MAX_SENDS", 4, minimum=1),
             reset_link_minutes=env.integer("RESET_LINK_MINUTES", 60, minimum=5),
-            trust_forwarded_for=env.flag("TRUST_FORWARDED_FOR", False),
+            trusted_proxies=env.networks("TRUSTED_PROXIES"),
+            portal_body_seconds=env.number("PORTAL_BODY_SECONDS", 10.0, minimum=0.1),
+            request_idle_seconds=env.number("REQUEST_IDLE_SECONDS", 60.0, minimum=0.1),
+            csrf_secret=env.secret("CSRF_SECRET", minimum_length=32),
             retention_at=env.clock_time("RETENTION_AT", time(2, 0)),
             retention_zone=env.zone("RETENTION_ZONE", "Europe/Brussels"),
         )
+        if env.text("TRUST_FORWARDED_FOR", None) is not None:
+            raise ConfigurationError("TRUST_FORWARDED_FOR was replaced by TRUSTED_PROXIES: the networks of the "
+                                     "proxies in front of the gateway (e.g. 172.16.0.0/12), or nothing")
         if settings.reminder_days >= settings.retention_days:
             raise ConfigurationError(
                 f"REMINDER_DAYS ({settings.reminder_days}) must be shorter than "
@@ -131,6 +141,15 @@ class Settings:
             return (dev_ingest_key(self.data_dir, create=True),)
         raise ConfigurationError("INGEST_API_KEYS is not set (comma-separated list of keys)")
 
+    def require_csrf_secret(self) -> str:
+        """The key that signs the portal's CSRF tokens; in development a generated one in DATA_DIR."""
+        if self.csrf_secret:
+            return self.csrf_secret
+        if self.is_development:
+            return dev_secret(self.data_dir, "dev-csrf-secret", create=True)
+        raise ConfigurationError("CSRF_SECRET is not set (a random string of at least 32 characters, "
+                                 "the same for every gateway replica)")
+
 
 def mask_password(uri: str) -> str:
     """A URI fit for a message: its password replaced by ***."""
@@ -140,16 +159,25 @@ def mask_password(uri: str) -> str:
 
 def dev_ingest_key(data_dir: Path, *, create: bool = False) -> str | None:
     """The development ingest key, kept in DATA_DIR so the CLI finds it by itself."""
+    return dev_secret(data_dir, "dev-ingest-key", create=create)
+
+
+def dev_secret(data_dir: Path, name: str, *, create: bool = False) -> str | None:
+    """A development secret in the file DATA_DIR/name (readable by its owner only),
+    made on first use when ``create``; whoever comes second reads the first one's."""
     import secrets
 
-    path = data_dir / "dev-ingest-key"
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
     if not create:
         return None
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
@@ -218,23 +246,31 @@ class _Reader:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigurationError(f"{name} must be a time zone such as Europe/Brussels, not {value!r}") from None
 
-    def flag(self, name, default: bool) -> bool:
-        value = self._raw(name)
-        if value is None:
-            return default
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ConfigurationError(f"{name} must be true or false, not {value!r}")
-
     def url(self, name, default):
         value = self.text(name, default)
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigurationError(f"{name} must be an http(s) URL, not {value!r}")
         return value
+
+    def secret(self, name, *, minimum_length):
+        value = self._raw(name)
+        if value is None:
+            return None
+        if len(str(value).strip()) < minimum_length:
+            raise ConfigurationError(f"{name} must be at least {minimum_length} characters long")
+        return str(value).strip()
+
+    def networks(self, name):
+        """A comma-separated list of networks (``10.0.0.0/8``) or single addresses."""
+        value = self._raw(name)
+        if value is None:
+            return ()
+        try:
+            return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                         for part in str(value).split(",") if part.strip())
+        except ValueError as exc:
+            raise ConfigurationError(f"{name} must list networks such as 172.16.0.0/12 or 10.0.0.5: {exc}") from None
 
     def secrets(self, name):
         value = self._raw(name)

@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 
 from tests.support import databases, sinks  # noqa: E402
 
-from tests.support.system import INGEST_KEY  # noqa: E402
+from tests.support.system import CSRF_SECRET, INGEST_KEY  # noqa: E402
 
 
 def pytest_configure(config):
@@ -66,6 +66,7 @@ def service_config(rabbit_config, database_urls, tmp_path, mail_sink):
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": mail_sink.port,
         "INGEST_API_KEYS": INGEST_KEY,
+        "CSRF_SECRET": CSRF_SECRET,
         "RPC_TIMEOUT_SECONDS": 5,
         "DELIVERY_RETRY_SECONDS": 0.2,
     }

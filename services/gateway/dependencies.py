@@ -1,10 +1,11 @@
-"""The gateway's dependencies: the ingest API keys."""
+"""The gateway's dependencies: the ingest API keys and the portal's CSRF protection."""
 from __future__ import annotations
 
 import hmac
 
 from nameko.extensions import DependencyProvider
 
+from services.gateway.csrf import Csrf
 from shared.errors import DomainError
 from shared.settings import container_settings
 
@@ -33,3 +34,14 @@ class IngestKeys(DependencyProvider):
             matched |= hmac.compare_digest(given, key)
         if scheme.lower() != "bearer" or not given or not matched:
             raise Unauthorized("missing or invalid API key")
+
+
+class CsrfProtection(DependencyProvider):
+    """The portal's CSRF tokens (services.gateway.csrf); no CSRF_SECRET, no start (outside development)."""
+
+    def setup(self):
+        settings = container_settings(self.container)
+        self.csrf = Csrf(settings.require_csrf_secret(), settings)
+
+    def get_dependency(self, worker_ctx):
+        return self.csrf

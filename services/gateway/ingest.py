@@ -2,8 +2,8 @@
 
 The file part is written to a blob while it arrives (hashed on the way), never
 spooled to a temporary file first and never held in memory.  Anything wrong —
-no length, too large, wrong field, bad name, empty file, a broken body — raises a
-domain error and leaves nothing behind.
+no length, too large, wrong field, bad name, empty file, a broken or stalled body —
+raises a domain error and leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ FORM_OVERHEAD = 64 * 1024  # room for the multipart framing and the small fields
 class LengthRequired(DomainError):
     status = 411
     code = "length_required"
+
+
+class UploadStalled(DomainError):
+    status = 408
+    code = "request_timeout"
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,9 @@ def receive_upload(request, *, blobs, max_bytes: int) -> Upload:
         blob = parser.writer.commit()
     except BlobTooLarge:
         raise PayloadTooLarge(f"the file is larger than the maximum of {max_bytes} bytes", field="file") from None
-    except ClientDisconnected:
+    except ClientDisconnected as exc:  # werkzeug's, raised while handling the socket's error
+        if isinstance(exc.__context__, TimeoutError):  # nothing arrived for REQUEST_IDLE_SECONDS
+            raise UploadStalled("the upload stalled: no data arrived for too long", field="file") from None
         raise InvalidInput("the upload was cut off before it was complete", field="file") from None
     except ValueError as exc:  # werkzeug: malformed multipart body
         raise InvalidInput(f"malformed multipart body: {exc}", field="file") from None

@@ -1,24 +1,25 @@
-"""Server-rendered pages for managers: rendering, cookies, CSRF, redirects.
+"""Server-rendered pages for managers: rendering, cookies, redirects, the client address.
 
 Cookies are HttpOnly and SameSite=Lax, Secure (with the ``__Host-`` prefix) when
-the portal is served over https.  Every POST form carries a ``csrf_token`` that
-must equal the ``csrf`` cookie (double submit; with ``__Host-`` a sibling domain
-cannot plant it), and a POST from a foreign ``Origin`` is refused outright.
+the portal is served over https.  Every POST form carries a ``csrf_token``
+(services.gateway.csrf).
 """
 from __future__ import annotations
 
-import hmac
-import secrets
+import ipaddress
+import re
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Response
 
-from shared.errors import DomainError
 from shared.formatting import template_environment
 
 SESSION, ATTEMPT, CSRF = "session", "attempt", "csrf"
+SORT_FIELDS = ("name", "size", "date")
+DIRECTIONS = ("asc", "desc")
+FILE_PAGE = re.compile(r"/files/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -26,16 +27,12 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 env = template_environment(Path(__file__).parent / "templates")
 
 
-class CsrfFailed(DomainError):
-    status = 403
-    code = "csrf_failed"
-
-
 def security_headers(response: Response, settings) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" would make browsers send Origin: null
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if settings.uses_https:
@@ -61,20 +58,17 @@ def clear_cookie(response: Response, name: str, settings) -> None:
                            secure=settings.uses_https)
 
 
-def render(request, settings, template: str, *, status: int = 200, **context) -> Response:
-    """A page; forms in it get the CSRF token (a new cookie when there is none yet).
-    Without a request (an error page) no token is made: it would replace the cookie."""
-    token = read_cookie(request, CSRF, settings) if request is not None else ""
-    fresh = request is not None and (not token or len(token) < 32)
-    if fresh:
-        token = secrets.token_urlsafe(32)
+def render(request, settings, template: str, *, csrf=None, status: int = 200, **context) -> Response:
+    """A page; with ``csrf`` (services.gateway.csrf.Csrf) its forms get their token, and
+    the cookie when there was none.  Error pages get none: they would replace the cookie."""
+    token, fresh = csrf.form_token(request) if csrf is not None else ("", None)
     html = env.get_template(f"portal/{template}").render(
         csrf_token=token, operator=settings.operator_name, helpline=settings.helpline,
         retention_days=settings.retention_days, **context,
     )
     response = Response(html, status=status, mimetype="text/html")
     if fresh:
-        set_cookie(response, CSRF, token, settings)
+        set_cookie(response, CSRF, fresh, settings)
     return security_headers(response, settings)
 
 
@@ -82,25 +76,22 @@ def redirect(location: str, settings) -> Response:
     return security_headers(werkzeug_redirect(location, code=303), settings)
 
 
-def check_post(request, settings) -> None:
-    """Refuse a POST from another origin or without the page's CSRF token."""
-    origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if origin:
-        ours = urlsplit(settings.public_base_url)
-        theirs = urlsplit(origin)
-        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
-            raise CsrfFailed("Dit formulier kwam niet van deze website.")
-    cookie = read_cookie(request, CSRF, settings) or ""
-    given = request.form.get("csrf_token", "")
-    if not cookie or not hmac.compare_digest(cookie.encode(), given.encode()):
-        raise CsrfFailed("Dit formulier is verlopen. Laad de pagina opnieuw en probeer nog eens.")
-
-
 def safe_next(value) -> str:
-    """Only paths on this site (never //host or a scheme): no open redirect."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/files"
+    """Where to go after logging in: only the portal's own file pages — ``/files`` (keeping a
+    valid sort order) or ``/files/<id>`` — and anything else is ``/files``.  The answer is
+    rebuilt from known parts, so no scheme, host, ``//``, backslash or control character
+    (however encoded) can get through."""
+    if not isinstance(value, str) or len(value) > 200:
+        return "/files"
+    path, _, query = value.partition("?")
+    if FILE_PAGE.fullmatch(path) and not query:
+        return path
+    if path != "/files":
+        return "/files"
+    given = dict(parse_qsl(query))
+    kept = {key: given[key] for key, allowed in (("sort", SORT_FIELDS), ("dir", DIRECTIONS))
+            if given.get(key) in allowed}
+    return f"/files?{urlencode(kept)}" if kept else "/files"
 
 
 def with_next(path: str, next_path: str) -> str:
@@ -108,8 +99,27 @@ def with_next(path: str, next_path: str) -> str:
 
 
 def client_ip(request, settings) -> str | None:
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()[:64]
-    return request.remote_addr
+    """The client's address: the socket peer, unless the peer is one of TRUSTED_PROXIES; then
+    the right-most ``X-Forwarded-For`` address that is not a trusted proxy (all trusted: the
+    left-most).  Only valid addresses are passed on: an entry that is not one ends the walk at
+    the last address known."""
+    trusted = settings.trusted_proxies
+    client = _address(request.remote_addr)
+    if client is None or not any(client in network for network in trusted):
+        return client and str(client)
+    for entry in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        address = _address(entry)
+        if address is None:
+            break
+        client = address
+        if not any(address in network for network in trusted):
+            break
+    return str(client)
+
+
+def _address(text):
+    try:
+        address = ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address

@@ -5,24 +5,27 @@ against the session (which auth resolves); this module only carries the token.
 """
 from __future__ import annotations
 
+import re
+
 from services.gateway import downloads, pages
 from shared.errors import AuthenticationFailed, Gone, InvalidInput, NotFound, TooManyRequests
 
-SORT_FIELDS = ("name", "size", "date")
+DELETED_COUNT = re.compile(r"[0-9]{1,4}")  # at most 1,000 files are deleted at once
 FORGOT_ANSWER = ("Als er een account bestaat voor deze login, ontvangt u binnen enkele minuten een e-mail "
                  "met een link om een nieuw wachtwoord te kiezen.")
 
 
 class Portal:
-    """What one request needs: the request, the settings and the RPC proxies."""
+    """What one request needs: the request, the settings, the CSRF protection and the RPC proxies."""
 
-    def __init__(self, request, *, settings, auth, files, blobs):
-        self.request, self.settings, self.auth, self.files, self.blobs = request, settings, auth, files, blobs
+    def __init__(self, request, *, settings, csrf, auth, files, blobs):
+        self.request, self.settings, self.csrf = request, settings, csrf
+        self.auth, self.files, self.blobs = auth, files, blobs
 
     # --- helpers -----------------------------------------------------------------------
 
     def render(self, template, *, status=200, **context):
-        return pages.render(self.request, self.settings, template, status=status, **context)
+        return pages.render(self.request, self.settings, template, csrf=self.csrf, status=status, **context)
 
     def redirect(self, location):
         return pages.redirect(location, self.settings)
@@ -57,7 +60,7 @@ class Portal:
         return self.render("login.html", next=pages.safe_next(self.request.args.get("next")), info=message)
 
     def login(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         form = self.request.form
         next_path = pages.safe_next(form.get("next"))
         try:
@@ -91,7 +94,7 @@ class Portal:
                            next=pages.safe_next(self.request.args.get("next")))
 
     def choose_password(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         form = self.request.form
         next_path = pages.safe_next(form.get("next"))
         try:
@@ -116,7 +119,7 @@ class Portal:
                            info=info or (self.request.args.get("resent") and "We stuurden u een nieuwe code."))
 
     def verify_code(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         form = self.request.form
         next_path = pages.safe_next(form.get("next"))
         try:
@@ -130,10 +133,11 @@ class Portal:
         response = self.redirect(next_path)
         pages.clear_cookie(response, pages.ATTEMPT, self.settings)
         pages.set_cookie(response, pages.SESSION, session["session_token"], self.settings)
+        pages.set_cookie(response, pages.CSRF, self.csrf.new_cookie(), self.settings)  # renewed at login
         return response
 
     def resend_code(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         next_path = pages.safe_next(self.request.form.get("next"))
         try:
             token, attempt = self._attempt("verify_code")
@@ -147,7 +151,7 @@ class Portal:
         return self.redirect(location + ("&" if "?" in location else "?") + "resent=1")
 
     def logout(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         token = self.cookie(pages.SESSION)
         if token:
             self.auth.end_session(token)
@@ -161,20 +165,26 @@ class Portal:
         return self.render("forgot.html")
 
     def forgot(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         self.auth.request_password_reset(self.request.form.get("login", "")[:320], self.ip)
         return self.render("forgot.html", info=FORGOT_ANSWER, sent=True)
 
-    def reset_form(self, token):
-        try:
-            reset = self.auth.check_reset_token(token)
-        except AuthenticationFailed as exc:
-            return self.render("message.html", status=410, title="Link niet meer geldig", message=exc.message)
-        return self.render("reset.html", token=token, login=reset["login"])
+    def reset_form(self):
+        """The reset link is ``/reset#<token>``: the fragment never leaves the browser, so the
+        token is in no access log and no Referer.  portal.js posts it from this page's form;
+        without JavaScript the manager pastes the code the e-mail shows."""
+        return self.render("reset.html")
 
-    def reset(self, token):
-        pages.check_post(self.request, self.settings)
+    def reset(self):
+        self.csrf.check(self.request)
         form = self.request.form
+        token = "".join(form.get("token", "").split())[:200]  # a pasted code may carry spaces or breaks
+        if "new_password" not in form:  # the code from the link or the e-mail: which login is it for?
+            try:
+                reset = self.auth.check_reset_token(token)
+            except AuthenticationFailed as exc:
+                return self.render("message.html", status=410, title="Link niet meer geldig", message=exc.message)
+            return self.render("reset.html", token=token, login=reset["login"])
         try:
             started = self.auth.complete_password_reset(token, form.get("new_password", ""),
                                                         form.get("new_password_confirm", ""), self.ip)
@@ -195,11 +205,13 @@ class Portal:
         if session is None:
             return self.to_login(self.request.full_path.rstrip("?") if selected is None else f"/files/{selected}")
         args = self.request.args
-        sort = args.get("sort") if args.get("sort") in SORT_FIELDS else "date"
-        direction = args.get("dir") if args.get("dir") in ("asc", "desc") else ("desc" if sort == "date" else "asc")
+        sort = args.get("sort") if args.get("sort") in pages.SORT_FIELDS else "date"
+        direction = args.get("dir") if args.get("dir") in pages.DIRECTIONS else ("desc" if sort == "date" else "asc")
         descending = direction == "desc"
         files = self.files.list_my_files(self.cookie(pages.SESSION), sort, descending)
-        if message is None and args.get("deleted", "").isdigit():
+        if message is None and "deleted" in args:
+            if not DELETED_COUNT.fullmatch(args["deleted"]):
+                raise InvalidInput("Deze vraag kon niet verwerkt worden.", field="deleted")
             count = int(args["deleted"])
             message = f"{count} bestand{'en' if count != 1 else ''} verwijderd."
         return self.render("files.html", status=status, session=session, files=files, sort=sort,
@@ -226,7 +238,7 @@ class Portal:
         return [value for value in self.request.form.getlist("file") if value][:1000]
 
     def download(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         selection = self._selection()
         if not selection:
             return self.file_list(status=400, error="Selecteer eerst een of meer bestanden.")
@@ -247,7 +259,7 @@ class Portal:
         return pages.security_headers(response, self.settings)
 
     def confirm_delete(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         session = self.session()
         if session is None:
             return self.to_login()
@@ -260,7 +272,7 @@ class Portal:
         return self.render("confirm_delete.html", session=session, files=files)
 
     def delete(self):
-        pages.check_post(self.request, self.settings)
+        self.csrf.check(self.request)
         try:  # files resolves the session itself
             result = self.files.delete_my_files(self.cookie(pages.SESSION) or "", self._selection())
         except AuthenticationFailed:

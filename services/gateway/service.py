@@ -6,7 +6,7 @@ from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from services.gateway import ingest, openapi, pages
-from services.gateway.dependencies import IngestKeys
+from services.gateway.dependencies import CsrfProtection, IngestKeys
 from services.gateway.portal import Portal
 from services.gateway.web import http, json_response
 from shared.blobs import Blobs
@@ -26,12 +26,14 @@ class GatewayService:
     settings = SettingsProvider()
     blobs = Blobs()
     ingest_keys = IngestKeys()
+    csrf = CsrfProtection()
     auth = Rpc("auth")
     files = Rpc("files")
     files_publish = Rpc("files", timeout=PUBLISH_TIMEOUT_SECONDS)
 
     def _portal(self, request):
-        return Portal(request, settings=self.settings, auth=self.auth, files=self.files, blobs=self.blobs)
+        return Portal(request, settings=self.settings, csrf=self.csrf, auth=self.auth, files=self.files,
+                      blobs=self.blobs)
 
     # --- the managers' portal -------------------------------------------------------------
 
@@ -79,13 +81,13 @@ class GatewayService:
     def forgot(self, request):
         return self._portal(request).forgot()
 
-    @http("GET", "/reset/<token>", page=True)
-    def reset_form(self, request, token):
-        return self._portal(request).reset_form(token)
+    @http("GET", "/reset", page=True)
+    def reset_form(self, request):
+        return self._portal(request).reset_form()
 
-    @http("POST", "/reset/<token>", page=True)
-    def reset(self, request, token):
-        return self._portal(request).reset(token)
+    @http("POST", "/reset", page=True)
+    def reset(self, request):
+        return self._portal(request).reset()
 
     @http("GET", "/files", page=True)
     def file_list(self, request):
@@ -122,9 +124,7 @@ class GatewayService:
 
     # --- upstream systems -----------------------------------------------------------------
 
-    @http("GET", "/healthz")
-    def healthz(self, request):
-        return json_response({"status": "ok"})
+    # /healthz is answered by the WSGI app itself, without a worker (services.gateway.web)
 
     @http("GET", "/api/v1/openapi.json")
     def openapi_document(self, request):

@@ -1,9 +1,18 @@
-"""HTTP plumbing for the gateway: error mapping and JSON responses.
+"""HTTP plumbing for the gateway: the WSGI app in front of the workers, error mapping,
+JSON responses.
 
 nameko's default error response leaks the exception text (even for a 500); here a
 domain error becomes its status and a short JSON body, anything unexpected a
 generic 500 (logged with its traceback, never sent), and werkzeug's own HTTP
 errors (404, 405, 413, ...) keep their status with the same JSON shape.
+
+nameko's web server runs the WSGI app in a green thread per connection and takes a
+worker from the pool (``max_workers``) only in ``handle_request``.  The app answers
+``/healthz`` itself and reads portal bodies (services.gateway.bodies) before that, so
+neither waits for a worker and a slow body never holds one.  A connection whose body was
+left unread (refused) is closed after the answer, instead of eventlet draining the body
+to keep the connection alive.  Every socket read or write waits at most
+REQUEST_IDLE_SECONDS: a stalled upload or an idle connection ends there.
 """
 from __future__ import annotations
 
@@ -11,13 +20,15 @@ import json
 import logging
 
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import pages
+from services.gateway import bodies, pages
 from shared.errors import DomainError
 from shared.settings import container_settings
+
+CLOSE_CONNECTION = "energiepost.close_connection"
 
 log = logging.getLogger(__name__)
 
@@ -62,30 +73,76 @@ def error_page(exc: BaseException, settings) -> Response:
 PAGE_MESSAGES = {
     404: "Deze pagina bestaat niet.",
     405: "Deze pagina kan zo niet gebruikt worden.",
+    408: "Dit duurde te lang. Probeer het opnieuw.",
+    411: "Deze vraag kon niet verwerkt worden.",
     413: "Dit is te groot.",
+    415: "Hier kunnen geen bestanden of andere gegevens opgeladen worden.",
 }
 
 
+def health(request) -> Response:
+    if request.method not in ("GET", "HEAD"):
+        return error_response(MethodNotAllowed(["GET", "HEAD"]))
+    return json_response({"status": "ok"})
+
+
 class _App(WsgiApp):
-    """nameko's WSGI app, with our error bodies for unknown routes and wrong methods:
-    JSON under /api, a page elsewhere."""
+    """nameko's WSGI app: ``/healthz`` and the portal's bodies before any worker, and our
+    error bodies for unknown routes and wrong methods: JSON under /api, a page elsewhere."""
+
+    def __init__(self, server):
+        super().__init__(server)
+        self.settings = container_settings(server.container)
+        self.csrf_cookie = pages.cookie_name(pages.CSRF, self.settings)
 
     def __call__(self, environ, start_response):
-        request = Request(environ, shallow=True)
-        adapter = self.url_map.bind_to_environ(environ)
+        response = self._respond(environ)
+        if _body_left_unread(environ):
+            environ[CLOSE_CONNECTION]()
+        return response(environ, start_response)
+
+    def _respond(self, environ):
+        api = environ.get("PATH_INFO", "").startswith("/api/")
         try:
-            provider, values = adapter.match()
-        except HTTPException as exc:
-            if request.path.startswith("/api/"):
-                return error_response(exc)(environ, start_response)
-            return error_page(exc, container_settings(self.server.container))(environ, start_response)
+            if environ.get("PATH_INFO") == "/healthz":
+                return health(Request(environ, shallow=True))
+            provider, values = self.url_map.bind_to_environ(environ).match()
+            if not api:
+                bodies.read_portal_body(environ, csrf_cookie=self.csrf_cookie,
+                                        seconds=self.settings.portal_body_seconds)
+        except (HTTPException, DomainError) as exc:
+            return error_response(exc) if api else error_page(exc, self.settings)
+        request = Request(environ, shallow=True)
         request.path_values = values
-        return provider.handle_request(request)(environ, start_response)
+        return provider.handle_request(request)
+
+
+def _body_left_unread(environ) -> bool:
+    """eventlet's own test for draining the body before the next request on the connection."""
+    body = environ["eventlet.input"]
+    return body.chunked_input or body.position < (body.content_length or 0)
+
+
+class _Protocol(HttpOnlyProtocol):
+    """nameko's protocol, letting the app close the connection after its answer."""
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ[CLOSE_CONNECTION] = self._close_after_response
+        return environ
+
+    def _close_after_response(self):
+        self.close_connection = 1
 
 
 class _Server(WebServer):
     def get_wsgi_app(self):
         return _App(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=_Protocol, debug=False):
+        server = super().get_wsgi_server(sock, wsgi_app, protocol=protocol, debug=debug)
+        server.socket_timeout = container_settings(self.container).request_idle_seconds
+        return server
 
 
 class Http(HttpRequestHandler):

@@ -62,7 +62,9 @@ def render_reminder(event: dict, recipient: dict, settings) -> Rendered:
 def render_password_reset(issued: dict, settings) -> Rendered:
     return render(
         "password_reset",
-        link=f"{settings.public_base_url}/reset/{issued['token']}",
+        link=f"{settings.public_base_url}/reset#{issued['token']}",  # after "#": in no log, no Referer
+        reset_page=f"{settings.public_base_url}/reset",
+        code=issued["token"],
         login=issued["login"],
         valid_until=local(issued["expires_at"]).strftime("%H:%M"),
         operator=settings.operator_name,

@@ -139,3 +139,37 @@ def test_the_list_reads_well_on_a_phone(system, browser, screenshot, tmp_path):
         order.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
     order = order[order.index("Naar de inhoud"):]  # from the top of the page (the skip link)
     assert order.index("login") < order.index("password") < order.index("Wachtwoord vergeten?") < order.index("Login")
+
+
+def test_the_reset_link_keeps_its_token_after_the_hash_and_the_page_posts_it(system, browser, screenshot, tmp_path):
+    env = system
+    assert cli(env, "community", "add", "zonnedelen-gent", "--name", "Zonnedelen Gent",
+               "--email", "beheer@example.be", "--gsm", "0470 12 34 56").returncode == 0
+    page = browser.new_context().new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    base = env["PUBLIC_BASE_URL"]
+
+    page.goto(base + "/login")
+    page.get_by_role("link", name="Wachtwoord vergeten?").click()
+    page.get_by_label("Login").fill("beheer@example.be")
+    page.get_by_role("button", name="Link aanvragen").click()
+    page.get_by_role("status").wait_for()
+    (mail,) = MailSink.messages_in(Path(env["DATA_DIR"]) / "mail", wait_for=1)
+    (link,) = [line for line in links_in(mail, base) if "#" in line]
+    assert link.startswith(base + "/reset#")
+
+    page.goto(link)  # portal.js posts the token from the fragment, and drops it from the address
+    page.get_by_text("Voor de login beheer@example.be.").wait_for()
+    assert page.url == base + "/reset"
+    screenshot(page, "10-reset-from-link")
+    page.get_by_label("Nieuw wachtwoord").fill("de zon schijnt op het dak van de school")
+    page.get_by_label("Herhaal het nieuwe wachtwoord").fill("de zon schijnt op het dak van de school")
+    page.get_by_role("button", name="Wachtwoord opslaan").click()
+    page.get_by_role("heading", name="Sms-verificatiecode").wait_for()
+    wait_until(lambda: len(sms_codes(env)) == 1, message="the SMS with the code")
+    page.get_by_label("Verificatiecode").fill(sms_codes(env)[-1])
+    page.get_by_role("button", name="Login").click()
+    page.get_by_role("heading", name="Mijn ontvangen bestanden").wait_for()
+    assert errors == []

@@ -1,4 +1,6 @@
 """Every bad publish: a clear error, a 4xx, nothing stored, nothing sent."""
+import json
+import socket
 import time
 
 import pytest
@@ -63,6 +65,29 @@ def test_chunked_upload_without_length_is_refused(system):
     )
     assert response.status_code == 411
     assert stored_blobs(system) == []
+
+
+def test_a_stalled_upload_is_cut_off_and_leaves_nothing(runner_factory, service_config):
+    """A worker reading an upload waits at most REQUEST_IDLE_SECONDS for the next bytes."""
+    config = {**service_config, "REQUEST_IDLE_SECONDS": 1}
+    runner_factory(config, AuthService, FilesService, GatewayService).start()
+    add_community(config)
+    host, port = config["WEB_SERVER_ADDRESS"].split(":")
+    head = (b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n"
+            b"Content-Type: text/csv\r\n\r\nean;afname\n")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /api/v1/communities/zonnedelen-gent/files HTTP/1.1\r\nHost: x\r\n"
+                     b"Authorization: Bearer test-ingest-key-0123456789abcdef\r\n"
+                     b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n" + head)
+        started = time.monotonic()
+        answer = b""
+        while chunk := sock.recv(65536):  # then nothing more is sent
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"408", answer
+    assert "stalled" in json.loads(rest.partition(b"\r\n\r\n")[2])["message"]
+    assert time.monotonic() - started < 5
+    assert stored_blobs(config) == []
 
 
 def test_not_multipart_is_refused(system):

@@ -13,8 +13,8 @@ from services.auth.login import WRONG_LOGIN
 from services.gateway.portal import FORGOT_ANSWER
 from shared.errors import AuthenticationFailed
 from tests.support.portal import (  # noqa: F401  (portal is a fixture)
-    ATTEMPT_COOKIE, OWN_PASSWORD, SESSION_COOKIE, code_in, error_text, info_text, location_path, next_sms, portal,
-    set_cookie, set_cookie_headers, timed, without_csrf,
+    ATTEMPT_COOKIE, OWN_PASSWORD, SESSION_COOKIE, code_in, csrf_token_in, error_text, info_text, location_path,
+    next_sms, portal, set_cookie, set_cookie_headers, timed, without_csrf,
 )
 from tests.support.sinks import links_in, plain_text
 from tests.support.system import rpc
@@ -193,6 +193,29 @@ def test_posts_without_our_csrf_token_or_from_another_origin_are_refused(portal)
     assert len(portal.sms_sink.messages()) == seen  # the refused logins sent no code
 
 
+def test_a_csrf_token_from_before_the_login_is_worthless_after_it(portal):
+    portal.publish()
+    credentials = portal.credentials()
+    client = portal.client()
+    assert client.get("/login").status_code == 200
+    captured, csrf_cookie = client.csrf_token, client.cookie("ep_csrf")
+    portal.login_with_initial_password(client, credentials)
+    seen = len(portal.sms_sink.messages())
+    client.post("/password/new", {"new_password": OWN_PASSWORD, "new_password_confirm": OWN_PASSWORD})
+    _, verified = portal.enter_code(client, seen)
+    assert verified.status_code == 303 and client.session_token
+    renewed = set_cookie(verified, "ep_csrf")
+    assert renewed and client.cookie("ep_csrf") != csrf_cookie  # a new cookie with the session
+
+    assert client.post("/logout", csrf=captured).status_code == 403  # the token of the login page
+    client.http.cookies.set("ep_csrf", csrf_cookie)  # even with the cookie it was made for
+    assert client.post("/logout", csrf=captured).status_code == 403
+    assert client.get("/files").status_code == 200  # still logged in
+    page = client.files_page()  # a page of the session: its token works
+    assert csrf_token_in(page.text) != captured
+    assert location_path(client.post("/logout")) == "/login?logged_out=1"
+
+
 # --- 5. security headers ------------------------------------------------------------------------
 
 def assert_safe_page(response, what):
@@ -205,6 +228,7 @@ def assert_safe_page(response, what):
     assert csp.get("frame-ancestors") == ["'none'"], what
     assert response.headers["X-Frame-Options"] == "DENY", what
     assert response.headers["X-Content-Type-Options"] == "nosniff", what
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin", what
     assert response.headers["Referrer-Policy"] in ("no-referrer", "same-origin", "strict-origin",
                                                    "strict-origin-when-cross-origin"), what
     page = response.text
@@ -224,7 +248,8 @@ def test_every_page_has_the_security_headers_and_no_inline_script(portal):
         "forgot": client.get("/forgot"),
         "forgot sent": client.post("/forgot", {"login": "niemand@example.be"}),
         "help": client.get("/help"),
-        "bad reset link": client.get("/reset/not-a-token"),
+        "reset": client.get("/reset"),
+        "bad reset code": client.post("/reset", {"token": "not-a-token"}),
         "unknown page": client.get("/bestaat-niet"),
         "wrong method": client.http.put(portal.base_url + "/login", timeout=30),
         "csrf refused": client.post("/login", {"login": "x"}, csrf=False),
@@ -246,7 +271,8 @@ def test_every_page_has_the_security_headers_and_no_inline_script(portal):
 
     statuses = {what: response.status_code for what, response in pages.items()}
     assert statuses == {
-        "login": 200, "forgot": 200, "forgot sent": 200, "help": 200, "bad reset link": 410, "unknown page": 404,
+        "login": 200, "forgot": 200, "forgot sent": 200, "help": 200, "reset": 200, "bad reset code": 410,
+        "unknown page": 404,
         "wrong method": 405, "csrf refused": 403, "failed login": 401, "choose password": 200, "code": 200,
         "wrong code": 401, "files": 200, "file link": 200, "confirm delete": 200, "nothing selected": 400,
         "unknown file": 404, "redirect": 303,
@@ -278,19 +304,30 @@ def test_forgotten_password_mails_a_single_use_link_and_still_asks_the_code(port
     mails = portal.mails_to(user.login, 2)
     time.sleep(1.2)
     assert [m["To"] for m in portal.mail_sink.messages()] == [user.login, user.login]  # none for the unknown login
-    (link,) = [line for line in links_in(mails[1], portal.base_url) if "/reset/" in line]
-    path = urlsplit(link).path
-    assert re.fullmatch(r"/reset/[A-Za-z0-9_-]{40,}", path), plain_text(mails[1])
+    text = plain_text(mails[1]).splitlines()
+    (link,) = [line for line in links_in(mails[1], portal.base_url) if "#" in line]
+    assert re.fullmatch(re.escape(portal.base_url) + r"/reset#[A-Za-z0-9_-]{40,}", link), text
+    token = urlsplit(link).fragment  # after "#": a browser never sends it, so no log or Referer has it
+    assert f"{portal.base_url}/reset" in text and token in text  # without JavaScript: the page and the code
 
-    form = client.get(path)
-    assert form.status_code == 200 and user.login in form.text
-    weak = client.post(path, {"new_password": "kort", "new_password_confirm": "kort"})
+    form = client.get("/reset")
+    assert form.status_code == 200 and 'id="reset-code"' in form.text and user.login not in form.text
+    opened = client.post("/reset", {"token": token})  # what portal.js posts from the link's fragment
+    assert opened.status_code == 200 and user.login in opened.text and 'name="new_password"' in opened.text
+    pasted = client.post("/reset", {"token": f" {token[:20]}\n {token[20:]} "})  # a code pasted from the e-mail
+    assert pasted.status_code == 200 and user.login in pasted.text
+
+    def choose(password, confirmation=None):
+        return client.post("/reset", {"token": token, "new_password": password,
+                                      "new_password_confirm": confirmation or password})
+
+    weak = choose("kort")
     assert weak.status_code == 400 and "minstens 12 tekens" in error_text(weak.text)
-    common = client.post(path, {"new_password": "qwerty123456", "new_password_confirm": "qwerty123456"})
+    common = choose("qwerty123456")
     assert common.status_code == 400 and "veelgebruikte" in error_text(common.text)
 
     seen = len(portal.sms_sink.messages())
-    done = client.post(path, {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD})
+    done = choose(NEW_PASSWORD)
     assert done.status_code == 303 and location_path(done) == "/code"
     assert client.session_token is None
     assert location_path(client.get("/files")).startswith("/login")
@@ -299,17 +336,62 @@ def test_forgotten_password_mails_a_single_use_link_and_still_asks_the_code(port
     assert location_path(verified) == "/files" and client.session_token
     assert client.get("/files").status_code == 200
 
-    for used in (client.get(path), client.post(path, {"new_password": "nog een ander wachtwoord",
-                                                      "new_password_confirm": "nog een ander wachtwoord"})):
+    for used in (client.post("/reset", {"token": token}), choose("nog een ander wachtwoord")):
         assert used.status_code == 410 and "niet (meer) geldig" in used.text
     old = portal.client().post("/login", {"login": user.login, "password": OWN_PASSWORD})
     assert old.status_code == 401
     portal.login_with_password(user.login, NEW_PASSWORD)
 
-    token = path.removeprefix("/reset/")
     service_logs = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("urllib3"))
-    assert "/reset/***" in service_logs  # the access log has the request, without its token
+    assert "POST /reset " in service_logs  # the access log has the requests, and no token
     assert token not in service_logs
+
+
+# --- 11. where a login leads ---------------------------------------------------------------------
+
+EVIL_NEXT = [  # as an attacker's link carries them in the query string
+    "/%09/evil.example", "/%0d/evil.example", "/%0a/evil.example", "%0d%0aSet-Cookie:%20x=1", "/%5Cevil.example",
+    "%5C%5Cevil.example", "//evil.example", "%2F%2Fevil.example", "/%252F/evil.example", "%252F%252Fevil.example",
+    "https://evil.example", "https%3A%2F%2Fevil.example", "javascript:alert(1)", "/files/..%2F..%2F%2Fevil.example",
+]
+
+
+def hidden_next(page) -> str:
+    (value,) = set(re.findall(r'<input type="hidden" name="next" value="([^"]*)">', page.text))
+    return value
+
+
+def test_next_leads_only_to_the_portals_own_file_pages(portal):
+    file_id = portal.publish()
+    own = f"/files/{file_id}"
+    credentials = portal.credentials()
+    client = portal.client()
+    for raw in EVIL_NEXT:
+        assert hidden_next(client.get(f"/login?next={raw}")) == "/files", raw
+    assert hidden_next(client.get(f"/login?next={quote_plus(own)}")) == own
+
+    started = client.post("/login", {**credentials, "next": "/\t/evil.example"})
+    assert location_path(started) == "/password/new"
+    for raw in EVIL_NEXT:
+        assert hidden_next(client.get(f"/password/new?next={raw}")) == "/files", raw
+    assert hidden_next(client.get(f"/password/new?next={quote_plus(own)}")) == own
+    seen = len(portal.sms_sink.messages())
+    chosen = client.post("/password/new", {"new_password": OWN_PASSWORD, "new_password_confirm": OWN_PASSWORD,
+                                           "next": "//evil.example"})
+    assert location_path(chosen) == "/code"
+    for raw in EVIL_NEXT:
+        assert hidden_next(client.get(f"/code?next={raw}")) == "/files", raw
+    assert hidden_next(client.get(f"/code?next={quote_plus(own)}&x=1")) == own
+    assert location_path(client.post("/code/resend", {"next": "/\\evil.example"})) == "/code?resent=1"
+    _, verified = portal.enter_code(client, seen + 1, next="/\r\nLocation: //evil.example")
+    assert verified.status_code == 303 and verified.headers["Location"] == "/files"
+
+    for raw in EVIL_NEXT:  # logged in, /login sends the browser straight on
+        answer = client.get(f"/login?next={raw}")
+        assert answer.status_code == 303 and answer.headers["Location"] == "/files", (raw, answer.status_code)
+    assert client.get(f"/login?next={quote_plus(own)}").headers["Location"] == own
+    assert client.get("/login?next=%2Ffiles%3Fsort%3Dname%26dir%3Ddesc").headers["Location"] == \
+        "/files?sort=name&dir=desc"
 
 
 # --- 12. contact changes ------------------------------------------------------------------------

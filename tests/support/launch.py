@@ -61,16 +61,9 @@ def running(env: dict):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True,
     )
 
-    def healthy():
-        if process.poll() is not None:
-            raise AssertionError(f"make run exited with {process.returncode}:\n{process.stdout.read()}")
-        try:
-            return requests.get(f"{env['PUBLIC_BASE_URL']}/healthz", timeout=1).ok
-        except requests.ConnectionError:
-            return False
-
     try:
-        wait_until(healthy, timeout=90, interval=0.5, message="the gateway of `make run`")
+        wait_until(lambda: _healthy(process, env, process.stdout.read), timeout=90, interval=0.5,
+                   message="the gateway of `make run`")
         wait_until(lambda: all(_consumers(env["AMQP_URI"], f"rpc-{name}") for name in ("auth", "files", "notify")),
                    timeout=60, interval=0.3, message="auth, files and notify to consume")
         yield process
@@ -84,6 +77,16 @@ def running(env: dict):
                 raise
 
 
+def _healthy(process: subprocess.Popen, env: dict, output) -> bool:
+    """Whether the gateway answers /healthz; ``output()`` tells why when the process died."""
+    if process.poll() is not None:
+        raise AssertionError(f"{process.args} exited with {process.returncode}:\n{output()}")
+    try:
+        return requests.get(f"{env['PUBLIC_BASE_URL']}/healthz", timeout=1).ok
+    except requests.ConnectionError:
+        return False
+
+
 def _consumers(amqp_uri: str, queue: str) -> int:
     api = urlsplit(RABBIT_API_URI)
     vhost = urlsplit(amqp_uri).path.lstrip("/") or "%2F"
@@ -94,3 +97,25 @@ def _consumers(amqp_uri: str, queue: str) -> int:
 
 def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([CLI, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@contextlib.contextmanager
+def gateway_process(env: dict, log: Path):
+    """The gateway alone (``nameko run``, as the Procfile starts it) in a process of its own,
+    so that its memory can be measured; its output goes to ``log``.  Yields the process."""
+    nameko = str(Path(sys.executable).parent / "nameko")
+    with open(log, "wb") as out:
+        process = subprocess.Popen([nameko, "run", "--config", "config.yaml", "services.gateway.service"],
+                                   cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    try:
+        wait_until(lambda: _healthy(process, env, log.read_text), timeout=60, interval=0.2,
+                   message="the gateway process")
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -261,6 +261,7 @@ class PortalSystem:
         code, verified = self.enter_code(client, seen)
         assert verified.status_code == 303, (verified.status_code, error_text(verified.text))
         assert client.session_token, "no session cookie after the SMS code"
+        client.get(location_path(verified))  # as a browser: its forms' token is bound to the new session
         return LoggedIn(client, credentials["login"], credentials["password"], password, [code], file_id,
                         attempt_token, verified)
 
@@ -278,6 +279,7 @@ class PortalSystem:
         code, verified = self.enter_code(client, seen, **extra)
         assert verified.status_code == 303, (verified.status_code, error_text(verified.text))
         assert client.session_token, "no session cookie after the SMS code"
+        client.get(location_path(verified))  # as a browser: its forms' token is bound to the new session
         return LoggedIn(client, login, None, password, [code], None, attempt_token, verified)
 
 

@@ -8,6 +8,7 @@ import requests
 from shared.rpc import RpcClient
 
 INGEST_KEY = "test-ingest-key-0123456789abcdef"
+CSRF_SECRET = "test-csrf-secret-0123456789abcdef0123456789"
 
 
 def rpc(config, service: str, method: str, **kwargs):

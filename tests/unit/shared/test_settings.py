@@ -35,6 +35,10 @@ def test_relative_data_dir_is_made_absolute():
         ({"ENERGIEPOST_ENV": "staging"}, "ENERGIEPOST_ENV must be one of"),
         ({"INGEST_API_KEYS": "short"}, "at least 16 characters"),
         ({"SMTP_PORT": "-1"}, "SMTP_PORT must be at least 1"),
+        ({"TRUSTED_PROXIES": "172.16.0.0/12, nginx"}, "TRUSTED_PROXIES must list networks"),
+        ({"TRUST_FORWARDED_FOR": "true"}, "TRUST_FORWARDED_FOR was replaced by TRUSTED_PROXIES"),
+        ({"CSRF_SECRET": "short"}, "CSRF_SECRET must be at least 32 characters"),
+        ({"PORTAL_BODY_SECONDS": "0"}, "PORTAL_BODY_SECONDS must be at least"),
     ],
 )
 def test_invalid_settings_are_refused_with_the_variable_named(env, complaint):
@@ -60,3 +64,22 @@ def test_development_generates_one_private_key_and_keeps_it(tmp_path):
 def test_configured_keys_are_split_and_trimmed():
     keys = Settings.load({"INGEST_API_KEYS": " aaaaaaaaaaaaaaaa , bbbbbbbbbbbbbbbb "}).require_ingest_keys()
     assert keys == ("aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb")
+
+
+def test_trusted_proxies_are_networks_and_single_addresses():
+    proxies = Settings.load({"TRUSTED_PROXIES": "172.16.0.0/12, 10.0.0.7 ,fd00::/8"}).trusted_proxies
+    assert [str(network) for network in proxies] == ["172.16.0.0/12", "10.0.0.7/32", "fd00::/8"]
+    assert Settings.load({}).trusted_proxies == ()  # nobody: the socket's peer is the client
+
+
+def test_production_refuses_to_run_without_a_csrf_secret(tmp_path):
+    with pytest.raises(ConfigurationError, match="CSRF_SECRET is not set"):
+        Settings.load({"DATA_DIR": str(tmp_path)}).require_csrf_secret()
+    assert Settings.load({"CSRF_SECRET": "s" * 32}).require_csrf_secret() == "s" * 32
+
+
+def test_development_generates_one_private_csrf_secret_and_keeps_it(tmp_path):
+    settings = Settings.load({"DATA_DIR": str(tmp_path), "ENERGIEPOST_ENV": "development"})
+    secret = settings.require_csrf_secret()
+    assert len(secret) >= 32 and settings.require_csrf_secret() == secret
+    assert (tmp_path / "dev-csrf-secret").stat().st_mode & 0o077 == 0
