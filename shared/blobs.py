@@ -1,25 +1,43 @@
 """The blob store: file contents by opaque key, streamed, never held whole in memory.
 
-Keys are random (never the user's filename).  A writer hashes (sha256) while it
-writes and makes the blob visible only on ``commit`` — by an atomic rename — so
-no reader ever sees a partial blob.  The filesystem backend serves the embedded
-set-up; an S3 backend with the same interface serves multi-host deployments.
+A blob is written **staged** and becomes **published** when ``files`` adopts it:
+
+- ``writer(max_bytes)`` (or ``put(chunks)``) streams bytes into a new staged blob,
+  hashing (sha256) on the way; nothing is visible until ``commit``, which makes the
+  whole blob appear at once; ``abort`` — or leaving the ``with`` block uncommitted —
+  leaves nothing behind.
+- ``measure(key, staged=True)`` re-reads a staged blob; ``adopt(key)`` publishes it
+  under the same key and keeps the staged copy until ``discard(key)``: a publish
+  that crashes before its database commit leaves a staged blob that the daily sweep
+  finds, and with it the adopted copy that no file row refers to.
+- ``open``, ``read_chunks``, ``exists``, ``delete`` and ``measure`` work on published
+  blobs (``read_chunks`` yields 1 MiB chunks and lets other greenlets run between them).
+- ``staged_before(moment)`` and ``abort_uploads_before(moment)`` list and end what an
+  upload or a publish left behind (see ``services/files/retention.py``).
+
+Keys are 32 hex digits: the creation time in milliseconds, then 80 random bits —
+opaque, never the user's filename, and they tell a staged blob's age on every backend.
+Two backends: the filesystem (``BLOB_STORE=file:///path``, the embedded set-up) and
+S3 (``BLOB_STORE=s3://bucket/prefix``, ``shared/s3blobs.py``).  A store is shared by
+every worker of its container and is safe to use from concurrent greenlets; download
+bodies stream from it after the worker that made them has finished.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import secrets
 import time
-import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import unquote, urlsplit
 
 from nameko.extensions import DependencyProvider
 
-from shared.settings import ConfigurationError, container_settings
+from shared.settings import ConfigurationError, Settings, container_settings
 
 CHUNK_SIZE = 1024 * 1024
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -41,26 +59,33 @@ class StoredBlob:
 
 
 def new_key() -> str:
-    return uuid.uuid4().hex
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
-def _check_key(key: str) -> str:
-    if not isinstance(key, str) or not _KEY.match(key):
+def is_key(key) -> bool:
+    return isinstance(key, str) and bool(_KEY.match(key))
+
+
+def check_key(key) -> str:
+    if not is_key(key):
         raise BlobNotFound(f"not a blob key: {key!r}")
     return key
 
 
-class BlobWriter:
-    """Streams bytes into a hidden temporary file; ``commit`` publishes it."""
+def key_time(key: str) -> datetime:
+    """When the blob of ``key`` was started (from the key itself)."""
+    return datetime.fromtimestamp(int(check_key(key)[:12], 16) / 1000, timezone.utc)
 
-    def __init__(self, store: "FileBlobStore", max_bytes: int | None):
-        self.store = store
-        self.max_bytes = max_bytes
+
+class BlobWriter:
+    """Counts, limits and hashes what is written; a backend stores it (``_write``),
+    makes it visible as a staged blob (``_commit``) or throws it away (``_abort``)."""
+
+    def __init__(self, max_bytes: int | None):
         self.key = new_key()
+        self.max_bytes = max_bytes
         self.size = 0
         self._hash = hashlib.sha256()
-        self._tmp = store.root / "tmp" / f"{self.key}.part"
-        self._file = open(self._tmp, "xb")
         self.done = False
 
     def write(self, data: bytes) -> int:
@@ -68,24 +93,18 @@ class BlobWriter:
         if self.max_bytes is not None and self.size > self.max_bytes:
             raise BlobTooLarge(f"more than {self.max_bytes} bytes")
         self._hash.update(data)
-        self._file.write(data)
+        self._write(data)
         return len(data)
 
     def commit(self) -> StoredBlob:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        final = self.store._path(self.key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._tmp, final)
+        self._commit()
         self.done = True
         return StoredBlob(self.key, self.size, self._hash.hexdigest())
 
     def abort(self) -> None:
         if not self.done:
-            self._file.close()
-            self._tmp.unlink(missing_ok=True)
             self.done = True
+            self._abort()
 
     def __enter__(self):
         return self
@@ -94,19 +113,19 @@ class BlobWriter:
         self.abort()  # a committed writer ignores this
         return False
 
+    def _write(self, data: bytes) -> None:
+        raise NotImplementedError
 
-class FileBlobStore:
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-        (self.root / "objects").mkdir(parents=True, exist_ok=True)
+    def _commit(self) -> None:
+        raise NotImplementedError
 
-    def _path(self, key: str) -> Path:
-        key = _check_key(key)
-        return self.root / "objects" / key[:2] / key
+    def _abort(self) -> None:
+        raise NotImplementedError
 
-    def writer(self, max_bytes: int | None = None) -> BlobWriter:
-        return BlobWriter(self, max_bytes)
+
+class BlobStore:
+    """What both backends share; each adds ``writer``, ``open``, ``exists``, ``delete``,
+    ``adopt``, ``discard``, ``staged_before`` and ``abort_uploads_before``."""
 
     def put(self, chunks, max_bytes: int | None = None) -> StoredBlob:
         with self.writer(max_bytes) as writer:
@@ -114,56 +133,117 @@ class FileBlobStore:
                 writer.write(chunk)
             return writer.commit()
 
-    def open(self, key: str) -> BinaryIO:
-        try:
-            return open(self._path(key), "rb")
-        except FileNotFoundError:
-            raise BlobNotFound(key) from None
-
-    def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        with self.open(key) as handle:
+    def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE, *, staged: bool = False) -> Iterator[bytes]:
+        with self.open(key, staged=staged) as handle:
             while chunk := handle.read(chunk_size):
                 yield chunk
                 time.sleep(0)  # under eventlet: let other greenlets run between chunks
 
-    def size(self, key: str) -> int:
+    def measure(self, key: str, *, staged: bool = False) -> tuple[int, str]:
+        """Size and sha256 of a blob, by reading it."""
+        digest, size = hashlib.sha256(), 0
+        for chunk in self.read_chunks(key, staged=staged):
+            digest.update(chunk)
+            size += len(chunk)
+        return size, digest.hexdigest()
+
+
+class _FileWriter(BlobWriter):
+    """Writes ``tmp/<key>.part``; ``commit`` renames it to ``staged/<key>``."""
+
+    def __init__(self, store: "FileBlobStore", max_bytes: int | None):
+        super().__init__(max_bytes)
+        self._part = store.root / "tmp" / f"{self.key}.part"
+        self._staged = store._path(self.key, staged=True)
+        self._file = open(self._part, "xb")
+
+    def _write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def _commit(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self._part, self._staged)
+
+    def _abort(self) -> None:
+        self._file.close()
+        self._part.unlink(missing_ok=True)
+
+
+class FileBlobStore(BlobStore):
+    """Blobs under a directory: ``tmp/`` (being written), ``staged/``, and
+    ``objects/<2 hex>/<key>`` (published; a hard link to the staged file on adoption)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        for directory in ("tmp", "staged", "objects"):
+            (self.root / directory).mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str, *, staged: bool = False) -> Path:
+        key = check_key(key)
+        return self.root / "staged" / key if staged else self.root / "objects" / key[:2] / key
+
+    def writer(self, max_bytes: int | None = None) -> BlobWriter:
+        return _FileWriter(self, max_bytes)
+
+    def open(self, key: str, *, staged: bool = False) -> BinaryIO:
         try:
-            return self._path(key).stat().st_size
+            return open(self._path(key, staged=staged), "rb")
         except FileNotFoundError:
             raise BlobNotFound(key) from None
 
     def exists(self, key: str) -> bool:
-        try:
-            return self._path(key).is_file()
-        except BlobNotFound:
-            return False
+        return is_key(key) and self._path(key).is_file()
 
     def delete(self, key: str) -> None:
-        """Remove a blob; removing one that is not there is not an error."""
+        """Remove a published blob; removing one that is not there is not an error."""
         self._path(key).unlink(missing_ok=True)
 
+    def adopt(self, key: str) -> None:
+        published = self._path(key)
+        published.parent.mkdir(exist_ok=True)
+        try:
+            os.link(self._path(key, staged=True), published)
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        except FileExistsError:  # adopted before
+            pass
 
-def measure(store, key: str) -> tuple[int, str]:
-    """Size and sha256 of a stored blob, by reading it."""
-    digest, size = hashlib.sha256(), 0
-    for chunk in store.read_chunks(key):
-        digest.update(chunk)
-        size += len(chunk)
-    return size, digest.hexdigest()
+    def discard(self, key: str) -> None:
+        """Remove a staged blob (its published copy, if any, stays)."""
+        self._path(key, staged=True).unlink(missing_ok=True)
+
+    def staged_before(self, moment: datetime) -> list[str]:
+        return [path.name for path in (self.root / "staged").iterdir()
+                if is_key(path.name) and key_time(path.name) < moment]
+
+    def abort_uploads_before(self, moment: datetime) -> int:
+        """Remove uploads started before ``moment`` and never committed (a crashed writer's)."""
+        aborted = 0
+        for path in (self.root / "tmp").glob("*.part"):
+            if is_key(path.stem) and key_time(path.stem) < moment:
+                path.unlink(missing_ok=True)
+                aborted += 1
+        return aborted
 
 
-def open_blob_store(url: str):
-    parts = urlsplit(url)
+def open_blob_store(settings: Settings) -> BlobStore:
+    parts = urlsplit(settings.blob_store)
     if parts.scheme == "file":
         return FileBlobStore(Path(unquote(parts.path)))
-    raise ConfigurationError(f"BLOB_STORE: unsupported scheme {parts.scheme!r} in {url!r}")
+    if parts.scheme == "s3":
+        from shared.s3blobs import S3BlobStore  # boto3 only where S3 is used
+
+        return S3BlobStore.from_settings(settings)
+    raise ConfigurationError(f"BLOB_STORE: unsupported scheme {parts.scheme!r} in {settings.blob_store!r}")
 
 
 class Blobs(DependencyProvider):
-    """Injects the configured blob store."""
+    """Injects the configured blob store: one per container, shared by its workers."""
 
     def setup(self):
-        self.store = open_blob_store(container_settings(self.container).blob_store)
+        self.store = open_blob_store(container_settings(self.container))
 
     def get_dependency(self, worker_ctx):
         return self.store

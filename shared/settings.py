@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections import ChainMap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Mapping
@@ -36,6 +36,11 @@ class Settings:
     data_dir: Path
     database_urls: Mapping[str, str]
     blob_store: str
+    s3_endpoint_url: str | None
+    s3_region: str
+    s3_access_key_id: str | None
+    s3_secret_access_key: str | None = field(repr=False)
+    staged_grace_hours: int
     smtp_host: str
     smtp_port: int
     mail_from: str
@@ -94,6 +99,11 @@ class Settings:
                 for service in SERVICES_WITH_DATABASE
             },
             blob_store=env.text("BLOB_STORE", (data_dir / "blobs").as_uri()),
+            s3_endpoint_url=env.url("S3_ENDPOINT_URL", None),
+            s3_region=env.text("S3_REGION", "us-east-1"),
+            s3_access_key_id=env.text("S3_ACCESS_KEY_ID", None),
+            s3_secret_access_key=env.text("S3_SECRET_ACCESS_KEY", None),
+            staged_grace_hours=env.integer("STAGED_GRACE_HOURS", 24, minimum=1),
             smtp_host=env.text("SMTP_HOST", "127.0.0.1"),
             smtp_port=env.integer("SMTP_PORT", 1025, minimum=1),
             mail_from=env.text("MAIL_FROM", "no-reply@energiepost.local"),
@@ -248,6 +258,8 @@ class _Reader:
 
     def url(self, name, default):
         value = self.text(name, default)
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigurationError(f"{name} must be an http(s) URL, not {value!r}")

@@ -16,7 +16,7 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.support import databases, sinks  # noqa: E402
+from tests.support import blobstores, databases, sinks  # noqa: E402
 
 from tests.support.system import CSRF_SECRET, INGEST_KEY  # noqa: E402
 
@@ -50,8 +50,23 @@ def sms_sink(tmp_path):
     sink.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 API server on a free loopback port, for the session (a bucket per test)."""
+    server = blobstores.S3Server(tmp_path_factory.mktemp("s3-server"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def service_config(rabbit_config, database_urls, tmp_path, mail_sink):
+def blob_store_config(request, tmp_path):
+    """``BLOB_STORE`` and its settings: a directory of the test's own, or — parametrised
+    indirectly with ``"s3"`` — a fresh bucket on the session's S3 server."""
+    return blobstores.blob_store_config(getattr(request, "param", "file"), request, tmp_path)
+
+
+@pytest.fixture
+def service_config(rabbit_config, database_urls, tmp_path, mail_sink, blob_store_config):
     """nameko config for the services under test: own vhost, own databases, own blobs."""
     port = sinks.free_port()
     return {
@@ -61,7 +76,7 @@ def service_config(rabbit_config, database_urls, tmp_path, mail_sink):
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "ENERGIEPOST_ENV": "production",
         "DATA_DIR": str(tmp_path),
-        "BLOB_STORE": (tmp_path / "blobs").as_uri(),
+        **blob_store_config,
         **{f"DATABASE_URL_{service.upper()}": url for service, url in database_urls.items()},
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": mail_sink.port,

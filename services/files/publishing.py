@@ -1,6 +1,7 @@
 """Publishing: a staged blob becomes a file of a community, and the world hears of it."""
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 
@@ -9,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from services.files.models import File, OutboxMessage
 from shared import contract, outbox
-from shared.blobs import BlobNotFound, measure
+from shared.blobs import BlobNotFound
 from shared.errors import InvalidInput, NotFound
 from shared.filenames import clean_filename
 
+log = logging.getLogger(__name__)
 MAX_SHARED_BY = 100
 
 
@@ -43,12 +45,14 @@ def publish_file(
     retention_days: int,
     now: datetime,
 ) -> File:
-    """Adopt a staged blob as a published file (the caller commits).
+    """Adopt a staged blob as a published file (the caller commits, then ``discard_staged``).
 
-    The blob is measured again here — files owns the store and trusts no one's
-    word for its size or hash — and the ``file_published`` event goes into the
-    outbox in the same transaction as the file row.  Whatever is wrong, the staged
-    blob is removed: a rejected publish leaves nothing behind.
+    The staged blob is measured again here — files owns the store and trusts no
+    one's word for its size or hash — then adopted, and the ``file_published`` event
+    goes into the outbox in the same transaction as the file row.  Whatever is wrong,
+    the staged blob is removed: a rejected publish leaves nothing behind.  A crash
+    before the commit leaves the staged blob (and maybe its adopted copy) to the
+    daily sweep (``retention.sweep_staged``).
     """
     try:
         check_community(community_id)  # raises NotFound for an unknown community
@@ -57,15 +61,16 @@ def publish_file(
             raise InvalidInput(f"kind must be one of {', '.join(contract.FILE_KINDS)}", field="kind")
         shared_by = _clean_shared_by(shared_by, default_shared_by)
         try:
-            measured_size, measured_sha256 = measure(blobs, blob_key)
+            measured_size, measured_sha256 = blobs.measure(blob_key, staged=True)
         except BlobNotFound:
             raise NotFound("the uploaded content was not found in the blob store", field="blob_key") from None
         if measured_size == 0:
             raise InvalidInput("the file is empty", field="file")
         if (measured_size, measured_sha256) != (size, sha256):
             raise InvalidInput("the stored content does not match the given size and sha256", field="file")
+        blobs.adopt(blob_key)
     except Exception:
-        _discard(blobs, blob_key)
+        discard_staged(blobs, blob_key)
         raise
 
     file = File(
@@ -97,11 +102,14 @@ def publish_file(
     return file
 
 
-def _discard(blobs, blob_key) -> None:
+def discard_staged(blobs, blob_key) -> None:
+    """Remove a staged blob, never failing: one that stays is the daily sweep's."""
     try:
-        blobs.delete(blob_key)
+        blobs.discard(blob_key)
     except BlobNotFound:  # not even a well-formed key: nothing to remove
         pass
+    except Exception:
+        log.warning("could not remove staged blob %s; the daily sweep will", blob_key, exc_info=True)
 
 
 def file_view(file: File) -> dict:

@@ -65,6 +65,7 @@ class FilesService:
             now=self.clock.now(),
         )
         self.db.commit()
+        publishing.discard_staged(self.blobs, blob_key)  # adopted: the staged copy has served
         outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
         return publishing.file_view(file)
 

@@ -42,7 +42,7 @@ def test_bad_publish_is_refused_and_leaves_nothing(system, mail_sink, request_ar
     body = response.json()
     assert message in body["message"]
     assert "Traceback" not in response.text
-    assert stored_blobs(system) == []
+    assert stored_blobs(system) == {}
     assert rpc(system, "files", "list_files", community_id="zonnedelen-gent") == []
     time.sleep(0.3)
     assert mail_sink.messages() == []
@@ -64,7 +64,7 @@ def test_chunked_upload_without_length_is_refused(system):
         data=body(), timeout=10,
     )
     assert response.status_code == 411
-    assert stored_blobs(system) == []
+    assert stored_blobs(system) == {}
 
 
 def test_a_stalled_upload_is_cut_off_and_leaves_nothing(runner_factory, service_config):

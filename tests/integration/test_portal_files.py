@@ -14,14 +14,11 @@ from shared.formatting import date_nl
 from tests.support.portal import (  # noqa: F401  (portal is a fixture)
     OWN_PASSWORD, error_text, file_rows, info_text, location_path, portal, totals,
 )
+from tests.support.blobstores import BACKENDS
 from tests.support.sinks import links_in
 from tests.support.system import ingest, rpc, stored_blobs
 
 CSV = b"ean;afname\n541448;12,5\n"  # the default content tests.support.system.ingest publishes
-
-
-def blob_contents(config) -> dict:
-    return {path: path.read_bytes() for path in stored_blobs(config)}
 
 
 # --- 6. "Mijn ontvangen bestanden" ---------------------------------------------------------------
@@ -93,6 +90,7 @@ def test_absurd_query_values_get_a_clear_400_or_are_ignored_never_a_500(portal):
 
 # --- 7. downloads --------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("blob_store_config", BACKENDS, indirect=True)
 def test_downloads_give_the_exact_bytes_alone_or_zipped_and_clear_new(portal):
     user = portal.full_login()
     name = "verbruik é 2026.csv"
@@ -143,7 +141,7 @@ def test_a_manager_cannot_reach_another_communitys_file(portal):
     secret = b"alleen voor Brugge\n"
     b_file = portal.publish(community_id="zonnewijk-brugge", filename="brugge.csv", content=secret)
     portal.mails_to("beheer@zonnewijk.be")
-    blobs = blob_contents(portal.config)
+    blobs = stored_blobs(portal.config)
     client = a.client
 
     answers = {
@@ -168,16 +166,17 @@ def test_a_manager_cannot_reach_another_communitys_file(portal):
     assert b_listed["deleted_at"] is None and b_listed["first_downloaded_at"] is None  # untouched, still new
     (a_listed,) = rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
     assert a_listed["first_downloaded_at"] is None  # the mixed request granted nothing
-    assert blob_contents(portal.config) == blobs
+    assert stored_blobs(portal.config) == blobs
 
 
 # --- 9. deleting ---------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("blob_store_config", BACKENDS, indirect=True)
 def test_delete_asks_for_confirmation_then_removes_the_file_for_good(portal):
     user = portal.full_login()
     keep = portal.publish(filename="blijft.csv", content=b"blijft\n")
     doomed = user.file_id
-    blobs = blob_contents(portal.config)
+    blobs = stored_blobs(portal.config)
     assert sorted(blobs.values()) == sorted([CSV, b"blijft\n"])
     client = user.client
 
@@ -187,14 +186,14 @@ def test_delete_asks_for_confirmation_then_removes_the_file_for_good(portal):
     assert f'<input type="hidden" name="file" value="{doomed}">' in confirm.text
     assert 'action="/files/delete/confirm"' in confirm.text
     assert [r.id for r in client.rows()] == [keep, doomed]  # nothing gone yet
-    assert blob_contents(portal.config) == blobs
+    assert stored_blobs(portal.config) == blobs
 
     done = client.post("/files/delete/confirm", [("file", doomed)])
     assert location_path(done) == "/files?deleted=1"
     page = client.files_page("?deleted=1")
     assert info_text(page.text) == "1 bestand verwijderd."
     assert [r.id for r in client.rows()] == [keep]
-    remaining = blob_contents(portal.config)
+    remaining = stored_blobs(portal.config)
     assert list(remaining.values()) == [b"blijft\n"]  # the deleted file's blob is gone from the store
 
     (link,) = links_in(portal.mails_to(user.login)[0], portal.base_url)
@@ -203,7 +202,7 @@ def test_delete_asks_for_confirmation_then_removes_the_file_for_good(portal):
     download = client.download(doomed)
     assert download.status_code == 410 and CSV not in download.content
     again = client.post("/files/delete/confirm", [("file", doomed)])
-    assert again.status_code in (303, 404) and blob_contents(portal.config) == remaining
+    assert again.status_code in (303, 404) and stored_blobs(portal.config) == remaining
     deleted = [f for f in rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
                if f["id"] == doomed]
     assert deleted[0]["deleted_at"] and deleted[0]["deleted_reason"] == "manager"
@@ -218,7 +217,7 @@ PORTAL_ROUTES = ("/files", "/files/download", "/files/delete", "/files/delete/co
 def test_a_manager_session_cannot_upload_anything(portal):
     user = portal.full_login()
     client = user.client
-    blobs = blob_contents(portal.config)
+    blobs = stored_blobs(portal.config)
     rows = client.rows()
     listed = rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
     upload = b"ge-upload door de beheerder\n"
@@ -236,12 +235,12 @@ def test_a_manager_session_cannot_upload_anything(portal):
     assert api.status_code == 401
     assert ingest(portal.config, key=None, content=upload).status_code == 401  # the API helper without the key
 
-    assert blob_contents(portal.config) == blobs
+    assert stored_blobs(portal.config) == blobs
     assert client.rows() == rows
     assert rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent") == listed
     assert client.get("/files").status_code == 200  # still logged in: nothing above was a logout either
     refused = requests.post(f"{portal.base_url}/api/v1/communities/zonnedelen-gent/files",
                             cookies={"ep_session": user.session_token},
                             files={"file": ("x.csv", io.BytesIO(upload), "text/csv")}, timeout=30)
-    assert refused.status_code == 401 and blob_contents(portal.config) == blobs
+    assert refused.status_code == 401 and stored_blobs(portal.config) == blobs
     assert error_text(client.post("/files/download", []).text)  # an empty selection explains itself

@@ -35,11 +35,14 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
 
 class SinkProcess:
     """A dev sink (``python -m <module> --host 127.0.0.1 --port N ...``) as a subprocess:
-    up once it has printed its startup line and accepts connections; stopped with
-    SIGTERM, returning its exit status.  Its output goes to ``<log_dir>/<module>-<port>.out``."""
+    up once it has printed its startup line (unless it ``announces`` none) and accepts
+    connections; stopped with SIGTERM, returning its exit status.  Its output goes to
+    ``<log_dir>/<module>-<port>.out``."""
 
-    def __init__(self, module: str, port: int, args: list[str], *, log_dir: Path, env: dict | None = None):
+    def __init__(self, module: str, port: int, args: list[str], *, log_dir: Path, env: dict | None = None,
+                 announces: bool = True):
         self.port = port
+        self.announces = announces
         log_dir.mkdir(parents=True, exist_ok=True)
         self.out = log_dir / f"{module}-{port}.out"
         with open(self.out, "wb") as out, open(log_dir / f"{module}-{port}.err", "wb") as err:
@@ -52,7 +55,7 @@ class SinkProcess:
     def _up(self) -> bool:
         if self.proc.poll() is not None:
             raise AssertionError(f"sink exited early with {self.proc.returncode}")
-        if not self.out.read_text(encoding="utf-8").endswith("\n"):  # the startup line
+        if self.announces and not self.out.read_text(encoding="utf-8").endswith("\n"):  # the startup line
             return False
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", self.port)) == 0

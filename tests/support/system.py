@@ -5,7 +5,10 @@ import io
 
 import requests
 
+from shared.blobs import open_blob_store
 from shared.rpc import RpcClient
+from shared.settings import Settings
+from tests.support.blobstores import contents
 
 INGEST_KEY = "test-ingest-key-0123456789abcdef"
 CSRF_SECRET = "test-csrf-secret-0123456789abcdef0123456789"
@@ -29,9 +32,6 @@ def ingest(config, community_id="zonnedelen-gent", content=b"ean;afname\n541448;
                          headers=headers, files=files, data=data or {}, timeout=30)
 
 
-def stored_blobs(config) -> list:
-    from pathlib import Path
-    from urllib.parse import urlsplit
-
-    root = Path(urlsplit(config["BLOB_STORE"]).path)
-    return [p for p in root.rglob("*") if p.is_file()]
+def stored_blobs(config) -> dict[str, bytes]:
+    """Everything the services' blob store holds (staged, published, in progress), by location."""
+    return contents(open_blob_store(Settings.load(config)))

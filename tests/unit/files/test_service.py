@@ -12,6 +12,7 @@ from shared.clock import FixedClock
 from shared.contract import FILE_PUBLISHED
 from shared.errors import InvalidInput, NotFound
 from shared.settings import Settings
+from tests.support.blobstores import contents
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 CONTENT = b"ean;afname;injectie\n541448;12,5;-3,2\n"
@@ -53,7 +54,7 @@ def publish(files, blob, **overrides):
 
 
 def stored_blob_count(blobs):
-    return sum(1 for p in (blobs.root / "objects").rglob("*") if p.is_file())
+    return len(contents(blobs))  # staged, published or in progress
 
 
 def test_publish_records_the_file_and_its_event_together(files, session, blobs):
@@ -68,6 +69,13 @@ def test_publish_records_the_file_and_its_event_together(files, session, blobs):
     payload = FILE_PUBLISHED.parse(row.payload)
     assert payload["file_id"] == file["id"]
     assert session.get(File, file["id"]).blob_key == blob.key
+
+
+def test_publish_adopts_the_staged_blob_and_leaves_no_staged_copy(files, blobs):
+    blob = staged(blobs)
+    publish(files, blob)
+    assert blobs.exists(blob.key) and b"".join(blobs.read_chunks(blob.key)) == CONTENT
+    assert list(contents(blobs)) == [f"objects/{blob.key[:2]}/{blob.key}"]
 
 
 def test_the_event_is_relayed_and_marked_sent(files, session, blobs):
