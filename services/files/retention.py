@@ -11,7 +11,8 @@ deleted within REMINDER_DAYS and were not reminded yet are gathered per communit
 into one ``files_expiring`` event; files past ``expires_at`` are deleted — first
 made unreachable (committed), then their blob removed; a blob that will not go
 keeps its key on the tombstone and is retried by the next run.  Every query reads
-only due rows, through partial indexes.
+only due rows, through partial indexes.  The run also sweeps the blob store of
+uploads that never became a file (``sweep_staged``).
 """
 from __future__ import annotations
 
@@ -130,6 +131,7 @@ class RunReport:
     deleted: int = 0
     blobs_removed: int = 0
     blobs_failed: int = 0
+    staged_swept: int = 0
 
 
 def run(db: Session, blobs, *, run_date: date, settings, now: datetime) -> RunReport:
@@ -140,9 +142,12 @@ def run(db: Session, blobs, *, run_date: date, settings, now: datetime) -> RunRe
                               run_date=run_date, now=now)
     report.deleted = _expire(db, as_of=as_of, now=now)
     report.blobs_removed, report.blobs_failed = remove_pending_blobs(db, blobs)
+    # by the real clock, not as of run_date: a run for a later date must not sweep today's uploads
+    report.staged_swept = sweep_staged(db, blobs, before=now - timedelta(hours=settings.staged_grace_hours))
     _complete(db, run_date, report, now)
-    log.info("retention run %s: %d reminded, %d deleted, %d blobs removed, %d blob removals failed",
-             run_date, report.reminded, report.deleted, report.blobs_removed, report.blobs_failed)
+    log.info("retention run %s: %d reminded, %d deleted, %d blobs removed, %d blob removals failed, "
+             "%d staged uploads swept", run_date, report.reminded, report.deleted, report.blobs_removed,
+             report.blobs_failed, report.staged_swept)
     return report
 
 
@@ -211,6 +216,30 @@ def remove_pending_blobs(db: Session, blobs) -> tuple[int, int]:
                 removed += 1
         db.commit()
         last_id = batch[-1].id
+
+
+def sweep_staged(db: Session, blobs, *, before: datetime) -> int:
+    """Remove what uploads started before ``before`` left in the blob store without
+    becoming a file (a gateway crash mid-upload, an RPC that timed out between upload
+    and publish, a publish that crashed before its commit): unfinished uploads, staged
+    blobs, and the adopted copy of a staged blob that no file refers to.  A staged blob
+    whose file exists is only the copy a publish failed to discard.  A store that fails
+    is left for the next run."""
+    swept = 0
+    try:
+        swept += blobs.abort_uploads_before(before)
+        staged = blobs.staged_before(before)
+        for start in range(0, len(staged), BATCH):
+            keys = staged[start:start + BATCH]
+            published = set(db.scalars(select(File.blob_key).where(File.blob_key.in_(keys))))
+            for key in keys:
+                if key not in published:
+                    blobs.delete(key)
+                blobs.discard(key)
+                swept += 1
+    except Exception:
+        log.warning("sweeping staged uploads failed after %d; the next run retries", swept, exc_info=True)
+    return swept
 
 
 def _complete(db: Session, run_date: date, report: RunReport, now: datetime) -> None:
