@@ -22,6 +22,7 @@ chunk = b"x" * (1024 * 1024)
 files = []
 for name in ("a.csv", "b.csv"):
     blob = store.put(chunk for _ in range(size // len(chunk)))
+    store.adopt(blob.key)
     files.append({"blob_key": blob.key, "size": blob.size, "name": name})
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 response = zipped(store, files, "bestanden.zip")
