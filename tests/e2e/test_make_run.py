@@ -1,23 +1,32 @@
 """The whole system as `make run` starts it, driven with the operator's CLI."""
+import io
 import os
 import re
 import signal
 import subprocess
 import sys
+import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from shared.settings import PROJECT_ROOT
+from tests.support import blobstores
 from tests.support.launch import cli, running, system_environment
 from shared.formatting import LOCAL_ZONE
 from tests.support.portal import PortalSystem
 from tests.support.sinks import MailSink, Written, credentials_in, free_port, links_in, plain_text, wait_until
+from tests.support.system import stored_blobs
 
 @pytest.fixture
-def environment(rabbit_config, tmp_path):
-    return system_environment(rabbit_config["AMQP_URI"], tmp_path / "var")
+def environment(rabbit_config, tmp_path, request):
+    """`make run`'s environment; parametrised indirectly with "s3", the blobs go to a fresh
+    bucket on the session's S3 server (moto) instead of DATA_DIR/blobs."""
+    env = system_environment(rabbit_config["AMQP_URI"], tmp_path / "var")
+    if getattr(request, "param", "file") == "s3":
+        env.update(blobstores.blob_store_config("s3", request, tmp_path))
+    return env
 
 
 @pytest.fixture
@@ -26,7 +35,8 @@ def running_system(environment):
         yield process
 
 
-def test_publish_twice_through_make_run_and_the_cli(running_system, environment, tmp_path):
+@pytest.mark.parametrize("environment", blobstores.BACKENDS, indirect=True)
+def test_publish_twice_through_make_run_and_the_cli_then_download(running_system, environment, tmp_path):
     added = cli(environment, "community", "add", "zonnedelen-gent", "--name", "Zonnedelen Gent",
                 "--email", "beheer@example.be", "--gsm", "0470 12 34 56")
     assert added.returncode == 0, added.stderr
@@ -57,6 +67,19 @@ def test_publish_twice_through_make_run_and_the_cli(running_system, environment,
     assert unknown.returncode != 0 and "unknown community" in unknown.stderr
     bad_gsm = cli(environment, "community", "add", "x", "--name", "X", "--email", "x@example.be", "--gsm", "09 234 56 78")
     assert bad_gsm.returncode != 0 and "mobile" in bad_gsm.stderr
+
+    stored = stored_blobs(environment)
+    assert list(stored.values()) == [document.read_bytes()] * 2  # the two published blobs, nothing staged
+    assert all("objects/" in location for location in stored)
+    written = Written(Path(environment["DATA_DIR"]))
+    client = PortalSystem({"PUBLIC_BASE_URL": base}, written.mail, written.sms).full_login(publish=False).client
+    single = client.download(ids[0])
+    assert single.status_code == 200 and single.content == document.read_bytes()
+    both = client.download(*ids)
+    assert both.status_code == 200 and both.headers["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(both.content))
+    assert sorted(archive.namelist()) == ["correcties-2026-10 (2).csv", "correcties-2026-10.csv"]
+    assert [archive.read(name) for name in archive.namelist()] == [document.read_bytes()] * 2
 
 
 def test_ctrl_c_stops_every_process(running_system):
