@@ -38,3 +38,16 @@ def test_the_gateway_behind_the_proxy_starts_and_trusts_only_private_networks():
     settings = Settings.load(environment)  # a bad or retired setting would stop it here
     assert settings.trusted_proxies and all(network.is_private for network in settings.trusted_proxies)
     assert settings.require_csrf_secret() == SECRETS["CSRF_SECRET"]
+
+
+def test_files_and_gateway_share_blobs_through_minio_not_a_disk():
+    services = yaml.safe_load(config(SECRETS).stdout)["services"]
+    for name in ("files", "gateway"):
+        environment = services[name]["environment"]
+        assert environment["BLOB_STORE"] == "s3://energiepost/blobs"
+        assert environment["S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert environment["S3_SECRET_ACCESS_KEY"] == SECRETS["MINIO_ROOT_PASSWORD"]
+        assert services[name]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
+    for name in ("auth", "notify", "migrate"):
+        assert not any(variable.startswith("S3_") for variable in services[name]["environment"])
+    assert not any("blobs" in str(service.get("volumes", "")) for service in services.values())

@@ -14,6 +14,8 @@ def test_defaults_are_the_embedded_set_up(tmp_path):
     assert (settings.retention_days, settings.reminder_days) == (30, 7)
     assert settings.mail_from == "no-reply@energiepost.local"
     assert settings.max_upload_bytes == 2 * 1024**3
+    assert settings.staged_grace_hours == 24
+    assert (settings.s3_endpoint_url, settings.s3_access_key_id, settings.s3_secret_access_key) == (None,) * 3
 
 
 def test_a_service_database_can_be_switched_to_postgresql():
@@ -39,6 +41,8 @@ def test_relative_data_dir_is_made_absolute():
         ({"TRUST_FORWARDED_FOR": "true"}, "TRUST_FORWARDED_FOR was replaced by TRUSTED_PROXIES"),
         ({"CSRF_SECRET": "short"}, "CSRF_SECRET must be at least 32 characters"),
         ({"PORTAL_BODY_SECONDS": "0"}, "PORTAL_BODY_SECONDS must be at least"),
+        ({"STAGED_GRACE_HOURS": "0"}, "STAGED_GRACE_HOURS must be at least 1"),
+        ({"S3_ENDPOINT_URL": "minio:9000"}, "S3_ENDPOINT_URL must be an http"),
     ],
 )
 def test_invalid_settings_are_refused_with_the_variable_named(env, complaint):
