@@ -28,6 +28,12 @@ class NoBlobs:
     def delete(self, key):
         pass
 
+    def abort_uploads_before(self, moment):
+        return 0
+
+    def staged_before(self, moment):
+        return []
+
 
 def _fmt(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
