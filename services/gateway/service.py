@@ -14,7 +14,8 @@ from shared.errors import NotFound
 from shared.rpc import Rpc
 from shared.settings import SettingsProvider
 
-# files re-reads a published blob to verify it: allow for a 2 GiB file on a slow disk.
+# files re-reads the staged blob to verify it, then adopts it (on S3 a server-side copy):
+# allow for a 2 GiB file on a slow disk or store.
 PUBLISH_TIMEOUT_SECONDS = 300
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {path.name for path in STATIC.iterdir()}
