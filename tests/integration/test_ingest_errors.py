@@ -87,7 +87,7 @@ def test_a_stalled_upload_is_cut_off_and_leaves_nothing(runner_factory, service_
     assert status_line.split()[1] == b"408", answer
     assert "stalled" in json.loads(rest.partition(b"\r\n\r\n")[2])["message"]
     assert time.monotonic() - started < 5
-    assert stored_blobs(config) == []
+    assert stored_blobs(config) == {}
 
 
 def test_not_multipart_is_refused(system):
