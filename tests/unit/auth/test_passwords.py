@@ -1,20 +1,26 @@
 """The rules for a password a manager chooses, and how passwords are hashed and checked.
 
 NIST SP 800-63B: a minimum length, long passphrases welcome and never truncated, no
-composition rules, common passwords and passwords containing the login or the
-community's name refused with the reason (in Dutch).
+composition rules; passwords from breach lists, passwords containing the login, the
+community's name or the operator's, and passwords a strength estimator (zxcvbn) finds
+easy to guess are refused with the reason (in Dutch).  Passwords are NFKC-normalised.
 """
+import gzip
 import statistics
 import time
 
 import pytest
-from argon2 import Type, extract_parameters
+from argon2 import PasswordHasher, Type, extract_parameters
 
-from services.auth.passwords import check_new_password, common_passwords, hash_password, verify_password
+from services.auth import passwords
+from services.auth.passwords import (
+    BREACHED_LIST, breached_passwords, check_new_password, hash_password, verify_and_update, verify_password,
+)
 from shared.errors import InvalidInput
 
 LOGIN = "beheer@example.be"
 COMMUNITIES = ["Zonnedelen Gent"]
+OPERATOR = "Fluvius"
 # Common passwords of at least 12 characters, so only the list can refuse them
 # (each is asserted to be on the list in the test that uses it).
 COMMON = ["qwerty123456", "1qaz2wsx3edc", "leavemealone"]
@@ -23,13 +29,18 @@ TOO_SHORT = "minstens 12 tekens"
 IS_COMMON = "veelgebruikte wachtwoorden"
 HAS_LOGIN = "mag uw login niet bevatten"
 HAS_COMMUNITY = "naam van uw energiegemeenschap niet bevatten"
+HAS_OPERATOR = "mag de naam Fluvius niet bevatten"
 NOT_EQUAL = "niet gelijk"
+REPEATS = "Herhalingen"
+SEQUENCES = "Reeksen"
+KEYBOARD = "Toetsenbordpatronen"
+GUESSABLE = "makkelijk te raden"
 
 
 def check(password, confirmation=None, *, login=LOGIN, communities=COMMUNITIES):
     """The rules as a manager meets them: the password typed twice."""
     return check_new_password(password, password if confirmation is None else confirmation,
-                              login=login, community_names=communities)
+                              login=login, community_names=communities, operator_name=OPERATOR)
 
 
 def refusal(password, **kwargs) -> str:
@@ -85,13 +96,23 @@ def test_a_long_all_lowercase_passphrase_needs_no_digits_capitals_or_symbols():
 
 # --- common passwords -------------------------------------------------------------------------
 
-def test_the_common_list_holds_exactly_ten_thousand_passwords():
-    assert len(common_passwords()) == 10_000
+def test_the_breach_list_ships_with_the_code_and_holds_over_400_000_passwords():
+    with gzip.open(BREACHED_LIST, "rt", encoding="utf-8") as listed:
+        lines = listed.read().split("\n")[:-1]
+    assert len(lines) > 400_000
+    assert lines == sorted(set(lines))  # distinct, folded, sorted
+
+
+def test_the_breach_list_is_loaded_once_and_keeps_what_the_length_rule_lets_through():
+    loaded = breached_passwords()
+    assert breached_passwords() is loaded
+    assert len(loaded) > 10_000
+    assert min(len(password) for password in loaded) == passwords.MIN_LENGTH
 
 
 @pytest.mark.parametrize("password", COMMON)
 def test_a_common_password_is_refused_with_the_reason(password):
-    assert password in common_passwords()
+    assert password in breached_passwords()
     assert IS_COMMON in refusal(password)
 
 
@@ -100,9 +121,39 @@ def test_a_common_password_is_refused_whatever_its_case_or_surrounding_spaces(pa
     assert IS_COMMON in refusal(password)
 
 
-def test_a_password_that_is_not_on_the_list_is_not_refused_as_common():
-    assert "qwerty123456x" not in common_passwords()
-    assert check("qwerty123456x") == "qwerty123456x"
+@pytest.mark.parametrize("password", ["password1234", "123456789012", "aaaaaaaaaaaa"])
+def test_the_breached_passwords_the_old_list_let_through_are_refused(password):
+    assert IS_COMMON in refusal(password)
+
+
+def test_a_password_not_on_the_list_but_easy_to_guess_is_refused_as_such():
+    assert "qwerty123456x" not in breached_passwords()
+    assert GUESSABLE in refusal("qwerty123456x")
+
+
+# --- easy to guess (zxcvbn) -------------------------------------------------------------------
+
+@pytest.mark.parametrize("password, reason", [
+    ("a" * 100, REPEATS),
+    ("19801980abcd", REPEATS),
+    ("abcdefghijklm", SEQUENCES),
+    ("zyxwvutsrqpo", SEQUENCES),
+    ("mnbvcxzlkjhg", KEYBOARD),
+    ("Wachtwoord2026!", GUESSABLE),  # Dutch for "password", with a year
+])
+def test_repeats_sequences_and_keyboard_walks_are_refused_with_the_reason(password, reason):
+    assert password not in breached_passwords()
+    message = refusal(password)
+    assert reason in message and GUESSABLE in message
+
+
+@pytest.mark.parametrize("password", ["Fluvius2026!!", "ik werk graag met fluvius", "FLUVIUS-documenten"])
+def test_a_password_containing_the_operators_name_is_refused(password):
+    assert HAS_OPERATOR in refusal(password)
+
+
+def test_a_strong_password_not_on_the_list_is_accepted():
+    assert check("kwakende-uil op de zolder") == "kwakende-uil op de zolder"
 
 
 # --- login and community name ---------------------------------------------------------------
@@ -145,7 +196,49 @@ def test_a_mismatched_confirmation_is_refused():
     assert NOT_EQUAL in refusal("paarden eten graag wortels", confirmation="paarden eten graag wortel")
 
 
+# --- Unicode ---------------------------------------------------------------------------------
+
+def test_the_rules_see_the_normalised_password():
+    fullwidth = "".join(chr(ord(char) + 0xFEE0) for char in "password1234")  # ｐａｓｓｗｏｒｄ１２３４
+    assert IS_COMMON in refusal(fullwidth)
+
+
+def test_the_chosen_password_comes_back_normalised():
+    assert check("de \ufb01ets van Ångström staat hier") == "de fiets van Ångström staat hier"
+
+
+@pytest.mark.parametrize("stored, typed", [
+    ("de \ufb01ets van oma staat op stal", "de fiets van oma staat op stal"),  # ligature fi
+    ("A\u030angström meet de golven", "\u00c5ngström meet de golven"),  # decomposed Å, precomposed Å
+])
+def test_the_same_characters_typed_another_way_verify(stored, typed):
+    assert verify_password(hash_password(stored), typed)
+    assert verify_password(hash_password(typed), stored)
+
+
+def test_a_hash_made_before_normalisation_verifies_and_is_replaced():
+    typed = "A\u030angström meet de golven"
+    old_hash = PasswordHasher().hash(typed)  # as stored before: the characters as typed
+    matches, new_hash = verify_and_update(old_hash, typed)
+    assert matches and new_hash is not None
+    assert verify_and_update(new_hash, typed) == (True, None)
+    assert verify_and_update(old_hash, "iets anders dan dit") == (False, None)
+
+
 # --- hashing and verifying ------------------------------------------------------------------
+
+def test_a_hash_with_older_parameters_is_upgraded_on_a_successful_check():
+    old_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("paarden eten graag wortels")
+    matches, new_hash = verify_and_update(old_hash, "paarden eten graag wortels")
+    assert matches
+    assert extract_parameters(new_hash) == extract_parameters(hash_password("x"))
+    assert extract_parameters(new_hash) != extract_parameters(old_hash)
+    assert verify_and_update(old_hash, "verkeerd wachtwoord") == (False, None)
+
+
+def test_a_hash_with_todays_parameters_is_kept():
+    assert verify_and_update(hash_password("paarden eten graag wortels"), "paarden eten graag wortels") == (True, None)
+
 
 def test_hashes_are_argon2id_and_salted():
     first, second = hash_password("paarden eten graag wortels"), hash_password("paarden eten graag wortels")
