@@ -69,6 +69,11 @@ def main() -> int:
     declare_queues.declare(settings.amqp_uri)
     if settings.is_development and not settings.ingest_api_keys:
         dev_ingest_key(settings.data_dir, create=True)
+    try:
+        settings.require_totp_key()  # development: made once here, before auth replicas race for it
+    except ConfigurationError as exc:
+        print(f"energiepost: invalid setting: {exc}", file=sys.stderr)
+        return 2
     honcho = shutil.which("honcho", path=env["PATH"])
     print(f"energiepost: starting; portal and API on {settings.public_base_url}, "
           f"mail in {env['MAIL_SINK_DIR']}, SMS in {env['SMS_SINK_FILE']}", flush=True)

@@ -8,6 +8,8 @@ stop the process at start-up with a message naming the variable.
 from __future__ import annotations
 
 import ipaddress
+import base64
+import binascii
 import os
 from collections import ChainMap
 from dataclasses import dataclass, field
@@ -67,6 +69,7 @@ class Settings:
     portal_body_seconds: float
     request_idle_seconds: float
     csrf_secret: str | None
+    totp_encryption_key: bytes | None
     retention_at: time
     retention_zone: ZoneInfo
 
@@ -121,7 +124,7 @@ class Settings:
             login_failure_window_minutes=env.integer("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1),
             session_idle_minutes=env.integer("SESSION_IDLE_MINUTES", 30, minimum=1),
             session_max_hours=env.integer("SESSION_MAX_HOURS", 12, minimum=1),
-            initial_password_days=env.integer("INITIAL_PASSWORD_DAYS", 30, minimum=1),
+            initial_password_days=env.integer("INITIAL_PASSWORD_DAYS", 7, minimum=1),
             sms_code_seconds=env.integer("SMS_CODE_SECONDS", 300, minimum=30),
             sms_code_max_tries=env.integer("SMS_CODE_MAX_TRIES", 5, minimum=1),
             sms_max_sends=env.integer("SMS_MAX_SENDS", 4, minimum=1),
@@ -130,6 +133,7 @@ class Settings:
             portal_body_seconds=env.number("PORTAL_BODY_SECONDS", 10.0, minimum=0.1),
             request_idle_seconds=env.number("REQUEST_IDLE_SECONDS", 60.0, minimum=0.1),
             csrf_secret=env.secret("CSRF_SECRET", minimum_length=32),
+            totp_encryption_key=env.key("TOTP_ENCRYPTION_KEY"),
             retention_at=env.clock_time("RETENTION_AT", time(2, 0)),
             retention_zone=env.zone("RETENTION_ZONE", "Europe/Brussels"),
         )
@@ -159,6 +163,27 @@ class Settings:
             return dev_secret(self.data_dir, "dev-csrf-secret", create=True)
         raise ConfigurationError("CSRF_SECRET is not set (a random string of at least 32 characters, "
                                  "the same for every gateway replica)")
+    def require_totp_key(self) -> bytes:
+        """The key that encrypts authenticator-app secrets; in development a generated key file stands in."""
+        if self.totp_encryption_key:
+            return self.totp_encryption_key
+        if self.is_development:
+            return decode_key(dev_secret(self.data_dir, "dev-totp-key", create=True))
+        raise ConfigurationError(f"TOTP_ENCRYPTION_KEY is not set ({KEY_HINT})")
+
+
+KEY_HINT = "32 random bytes, URL-safe base64: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def decode_key(text: str) -> bytes:
+    """32 bytes from URL-safe base64 (padding optional); ValueError otherwise."""
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("not URL-safe base64") from None
+    if len(key) != 32:
+        raise ValueError(f"{len(key)} bytes instead of 32")
+    return key
 
 
 def mask_password(uri: str) -> str:
@@ -173,8 +198,8 @@ def dev_ingest_key(data_dir: Path, *, create: bool = False) -> str | None:
 
 
 def dev_secret(data_dir: Path, name: str, *, create: bool = False) -> str | None:
-    """A development secret in the file DATA_DIR/name (readable by its owner only),
-    made on first use when ``create``; whoever comes second reads the first one's."""
+    """A development secret (32 random bytes, URL-safe base64) in the file DATA_DIR/name (readable
+    by its owner only), made on first use when ``create``; whoever comes second reads the first one's."""
     import secrets
 
     path = data_dir / name
@@ -283,6 +308,14 @@ class _Reader:
                          for part in str(value).split(",") if part.strip())
         except ValueError as exc:
             raise ConfigurationError(f"{name} must list networks such as 172.16.0.0/12 or 10.0.0.5: {exc}") from None
+    def key(self, name):
+        value = self._raw(name)
+        if value is None:
+            return None
+        try:
+            return decode_key(str(value).strip())
+        except ValueError as exc:
+            raise ConfigurationError(f"{name} must be {KEY_HINT} ({exc})") from None
 
     def secrets(self, name):
         value = self._raw(name)

@@ -12,9 +12,11 @@ log = logging.getLogger("energiepost.audit")
 
 KINDS = {
     "login_password_ok", "login_failed", "login_locked", "login_ok", "initial_password_expired",
-    "password_changed", "reset_requested", "reset_completed", "reset_link_invalid",
-    "code_requested", "code_sent", "code_failed", "code_wrong", "code_refused",
-    "logout", "session_expired", "contact_changed",
+    "initial_password_reused", "initial_password_voided",
+    "password_changed", "password_change_refused", "reset_requested", "reset_link_used", "reset_completed",
+    "reset_link_invalid", "code_requested", "code_sent", "code_failed", "code_wrong", "code_refused",
+    "app_added", "app_removed", "app_code_wrong", "recovery_code_used",
+    "logout", "session_expired", "sessions_ended", "contact_changed",
 }
 
 

@@ -1,4 +1,4 @@
-"""The initial password the first e-mail carries."""
+"""The initial password the first e-mail carries, and its end when the contact details change."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,6 +27,7 @@ def issue_initial_credentials(session: Session, community: Community, *, ref: st
             Manager.id == manager.id,
             or_(Manager.initial_issue_ref.is_(None), Manager.initial_issue_ref == ref),
             or_(Manager.password_hash.is_(None), Manager.password_is_initial.is_(True)),
+            Manager.initial_used_at.is_(None),
         )
         .values(
             password_hash=hash_password(password),
@@ -41,3 +42,18 @@ def issue_initial_credentials(session: Session, community: Community, *, ref: st
         return None
     session.expire(manager)
     return {"login": manager.login, "password": password}
+
+
+def void_initial_password(manager: Manager, *, now: datetime) -> bool:
+    """After a contact change an initial password (mailed to the old address, perhaps to the
+    wrong person) stops working; the next e-mail to the new address carries a fresh one.
+    True when there was one."""
+    if not manager.password_is_initial:
+        return False
+    manager.password_hash = None
+    manager.password_is_initial = False
+    manager.initial_issue_ref = None
+    manager.initial_issued_at = None
+    manager.initial_used_at = None
+    manager.updated_at = now
+    return True

@@ -1,9 +1,15 @@
-"""Logging in: password (with lockouts), an own password after the initial one, the SMS code.
+"""Logging in: password (with lockouts), an own password after the initial one, the second
+factor (an SMS code, or the authenticator app / a recovery code when the manager has one).
 
 Between the password and the code there is a ``LoginAttempt``; the browser holds a
 random token for it.  Unknown logins and wrong passwords are answered alike and
 take as long (a dummy hash is verified); failures are counted per login as typed
 and per client address, and past the limit even the right password is refused.
+
+The initial password works for one login, within INITIAL_PASSWORD_DAYS.  A new
+password (own, after a reset, or a change) waits on the attempt and replaces the
+old one only once the second factor is verified: someone who holds the e-mail but
+not the phone or app cannot change anything.
 """
 from __future__ import annotations
 
@@ -13,17 +19,18 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth import audit, passwords, sessions
+from services.auth import audit, authenticator, passwords, sessions
 from services.auth.models import CodeRequest, LoginAttempt, LoginFailure, Manager, OutboxMessage
 from services.auth.tokens import new_token, token_hash
 from shared import contract, outbox
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
 
 CHOOSE_PASSWORD, VERIFY_CODE = "choose_password", "verify_code"
+SMS, APP = "sms", authenticator.APP  # the second factor an attempt asks for
+LOGIN, RESET, CHANGE = "login", "reset", "change"  # what an attempt is for
 ATTEMPT_MINUTES = 15
 SEND_WINDOW = timedelta(minutes=15)
 
@@ -33,7 +40,11 @@ ATTEMPT_ENDED = "Uw aanmelding is verlopen of afgebroken. Meld u opnieuw aan."
 CODE_EXPIRED = "Deze code is niet meer geldig. Vraag een nieuwe code aan."
 CODE_WRONG = "De code is niet juist."
 TOO_MANY_CODES = "U heeft te veel codes aangevraagd. Probeer het over enkele minuten opnieuw."
+APP_CODE_WRONG = "De code is niet juist. Gebruik de code die uw app nu toont, of een ongebruikte herstelcode."
+APP_TRIES_USED = "Te veel foute codes. Vraag een sms-code aan of meld u opnieuw aan."
+NO_APP = "U heeft geen authenticator-app ingesteld."
 INITIAL_EXPIRED = "Uw initieel wachtwoord is verlopen. Kies via 'Wachtwoord vergeten?' een nieuw wachtwoord."
+INITIAL_USED = "Uw initieel wachtwoord werd al gebruikt. Kies via 'Wachtwoord vergeten?' een nieuw wachtwoord."
 SAME_AS_INITIAL = "Kies een ander wachtwoord dan het initieel wachtwoord uit de e-mail."
 
 
@@ -78,6 +89,22 @@ def _count_failure(db, *, login: str, client_ip, now) -> None:
         db.add(LoginFailure(scope="address", key=client_ip, at=now))
 
 
+# === LOCKOUT HOOK ===========================================================================
+# Every wrong second-factor code (SMS, authenticator app, recovery code; at login, when adding
+# or removing the app) and a wrong current password when changing it is checked and counted
+# here and only here, on the same counters a wrong SMS code always used.  When the lockout
+# rework lands, point these two functions at its API.
+
+def refuse_if_locked(db, manager: Manager, *, client_ip, now, settings) -> None:
+    _check_not_locked(db, login=manager.login, client_ip=client_ip, now=now, settings=settings,
+                      manager_id=manager.id)
+
+
+def count_failure(db, manager: Manager, *, client_ip, now) -> None:
+    _count_failure(db, login=manager.login, client_ip=client_ip, now=now)
+# ============================================================================================
+
+
 # --- the password step ----------------------------------------------------------------------
 
 def start(db: DbSession, *, login, password, client_ip, now: datetime, settings) -> tuple[LoginAttempt, str]:
@@ -85,34 +112,69 @@ def start(db: DbSession, *, login, password, client_ip, now: datetime, settings)
     _check_not_locked(db, login=key, client_ip=client_ip, now=now, settings=settings)
     manager = db.scalar(select(Manager).where(Manager.email == key)) if key else None
     password = password if isinstance(password, str) else ""
-    correct = passwords.verify_password(manager.password_hash if manager else None, password)
+    correct, rehashed = passwords.verify_and_update(manager.password_hash if manager else None, password)
     if not correct:
         _count_failure(db, login=key, client_ip=client_ip, now=now)
         audit.record(db, "login_failed", now=now, manager_id=manager and manager.id, client_ip=client_ip,
                      detail=None if manager else unknown_login(key))
         db.commit()
         raise AuthenticationFailed(WRONG_LOGIN)
-    if manager.password_is_initial and manager.initial_issued_at + timedelta(days=settings.initial_password_days) <= now:
-        audit.record(db, "initial_password_expired", now=now, manager_id=manager.id, client_ip=client_ip)
-        db.commit()
-        raise AuthenticationFailed(INITIAL_EXPIRED)
-    attempt, token = _new_attempt(db, manager, client_ip=client_ip, now=now,
+    if manager.password_is_initial:
+        _use_initial_password(db, manager, client_ip=client_ip, now=now, settings=settings)
+    elif rehashed:  # argon2 parameters changed since this hash was made
+        manager.password_hash = rehashed
+    attempt, token = _new_attempt(db, manager, client_ip=client_ip, now=now, purpose=LOGIN,
                                   stage=CHOOSE_PASSWORD if manager.password_is_initial else VERIFY_CODE)
     audit.record(db, "login_password_ok", now=now, manager_id=manager.id, client_ip=client_ip)
     if attempt.stage == VERIFY_CODE:
-        request_code(db, attempt, now=now, settings=settings)
+        _ask_second_factor(db, attempt, now=now, settings=settings)
     return attempt, token
 
 
-def _new_attempt(db, manager: Manager, *, client_ip, now, stage) -> tuple[LoginAttempt, str]:
+def _use_initial_password(db: DbSession, manager: Manager, *, client_ip, now, settings) -> None:
+    """The initial password works once, within its days; one conditional UPDATE claims it."""
+    if manager.initial_issued_at + timedelta(days=settings.initial_password_days) <= now:
+        audit.record(db, "initial_password_expired", now=now, manager_id=manager.id, client_ip=client_ip)
+        db.commit()
+        raise AuthenticationFailed(INITIAL_EXPIRED)
+    claimed = db.execute(
+        update(Manager).where(Manager.id == manager.id, Manager.initial_used_at.is_(None))
+        .values(initial_used_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        audit.record(db, "initial_password_reused", now=now, manager_id=manager.id, client_ip=client_ip)
+        db.commit()
+        raise AuthenticationFailed(INITIAL_USED)
+
+
+def _new_attempt(db, manager: Manager, *, client_ip, now, stage, purpose,
+                 pending_password_hash=None) -> tuple[LoginAttempt, str]:
     token = new_token()
     attempt = LoginAttempt(
-        id=str(uuid.uuid4()), token_hash=token_hash(token), manager=manager, stage=stage, client_ip=client_ip,
+        id=str(uuid.uuid4()), token_hash=token_hash(token), manager=manager, stage=stage, purpose=purpose,
+        method=SMS, pending_password_hash=pending_password_hash, client_ip=client_ip,
         created_at=now, expires_at=now + timedelta(minutes=ATTEMPT_MINUTES), code_tries=0,
     )
     db.add(attempt)
     db.flush()
     return attempt, token
+
+
+def _ask_second_factor(db: DbSession, attempt: LoginAttempt, *, now, settings) -> None:
+    """The authenticator app when the manager has one (no SMS is sent), the SMS code otherwise."""
+    if authenticator.confirmed_app(db, attempt.manager_id) is not None:
+        attempt.method = APP
+    else:
+        request_code(db, attempt, now=now, settings=settings)
+
+
+def start_second_factor(db: DbSession, manager: Manager, *, purpose: str, pending_password_hash: str,
+                        client_ip, now, settings) -> str:
+    """After a reset link or a password change: an attempt at the second factor, carrying the new password."""
+    attempt, token = _new_attempt(db, manager, client_ip=client_ip, now=now, stage=VERIFY_CODE, purpose=purpose,
+                                  pending_password_hash=pending_password_hash)
+    _ask_second_factor(db, attempt, now=now, settings=settings)
+    return token
 
 
 def active_attempt(db: DbSession, token, *, now: datetime, stage: str | None = None,
@@ -128,28 +190,40 @@ def active_attempt(db: DbSession, token, *, now: datetime, stage: str | None = N
 
 
 def choose_password(db: DbSession, token, new_password, confirmation, *, now: datetime, settings) -> LoginAttempt:
-    """The own password that replaces the initial one; then the SMS code is sent."""
+    """The own password that will replace the initial one once the second factor is verified."""
     attempt = active_attempt(db, token, now=now, stage=CHOOSE_PASSWORD)
     manager = attempt.manager
     if isinstance(new_password, str) and passwords.verify_password(manager.password_hash, new_password):
         raise InvalidInput(SAME_AS_INITIAL, field="new_password")  # the mailed one must stop working
-    refuse_if_sent_too_often(db, manager.id, now=now, settings=settings)  # before anything changes
-    set_password(db, manager, new_password, confirmation, now=now, client_ip=attempt.client_ip)
+    attempt.pending_password_hash = new_password_hash(manager, new_password, confirmation, settings=settings)
     attempt.stage = VERIFY_CODE
-    request_code(db, attempt, now=now, settings=settings)
+    _ask_second_factor(db, attempt, now=now, settings=settings)
     return attempt
 
 
-def set_password(db: DbSession, manager: Manager, new_password, confirmation, *, now, client_ip) -> None:
+def new_password_hash(manager: Manager, new_password, confirmation, *, settings) -> str:
+    """The hash of a new password that passes the rules (InvalidInput with the reason otherwise)."""
     chosen = passwords.check_new_password(
-        new_password, confirmation, login=manager.login,
+        new_password, confirmation, login=manager.login, operator_name=settings.operator_name,
         community_names=[name for c in manager.communities for name in (c.name, c.id)],
     )
-    manager.password_hash = passwords.hash_password(chosen)
+    return passwords.hash_password(chosen)
+
+
+def _apply_new_password(db: DbSession, attempt: LoginAttempt, *, now, client_ip) -> None:
+    """The verified attempt's new password replaces the old one; every other session, pending
+    login and reset link of the manager ends."""
+    manager = attempt.manager
+    manager.password_hash = attempt.pending_password_hash
     manager.password_is_initial = False
     manager.password_changed_at = now
     manager.updated_at = now
-    audit.record(db, "password_changed", now=now, manager_id=manager.id, client_ip=client_ip)
+    attempt.pending_password_hash = None
+    sessions.end_everything(db, manager.id, now=now)
+    audit.record(db, "password_changed", now=now, manager_id=manager.id, client_ip=client_ip,
+                 detail=f"by {attempt.purpose}")
+    if attempt.purpose == RESET:
+        audit.record(db, "reset_completed", now=now, manager_id=manager.id, client_ip=client_ip)
 
 
 # --- the SMS code ---------------------------------------------------------------------------
@@ -174,6 +248,7 @@ def request_code(db: DbSession, attempt: LoginAttempt, *, now: datetime, setting
     attempt.code_ref = payload["event_id"]  # only this request's delivery may issue the code
     attempt.code_expires_at = None
     attempt.code_tries = 0
+    attempt.method = SMS
     outbox.enqueue(db, OutboxMessage, contract.SMS_CODE_REQUESTED, payload, now)
     audit.record(db, "code_requested", now=now, manager_id=attempt.manager_id, client_ip=attempt.client_ip)
 
@@ -187,7 +262,7 @@ def issue_code(db: DbSession, attempt_id: str, ref: str, *, now: datetime, setti
     attempt = db.get(LoginAttempt, attempt_id)
     if attempt is None or attempt.ended_at is not None or now >= attempt.expires_at or attempt.code_ref != ref:
         return None
-    code = pyotp.HOTP(pyotp.random_base32(), digits=6).at(0)  # a fresh random secret per code
+    code = f"{secrets.randbelow(10**6):06d}"
     attempt.code_salt = secrets.token_hex(16)
     attempt.code_hash = _code_digest(attempt.code_salt, code)
     attempt.code_expires_at = now + timedelta(seconds=settings.sms_code_seconds)
@@ -195,31 +270,48 @@ def issue_code(db: DbSession, attempt_id: str, ref: str, *, now: datetime, setti
     return {"to": attempt.manager.gsm, "code": code, "valid_minutes": settings.sms_code_seconds // 60}
 
 
-def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, settings) -> str:
-    """A new session token when ``code`` is the live code of this attempt."""
+def use_app(db: DbSession, token, *, now: datetime) -> None:
+    """At the code step: the authenticator app (or a recovery code) instead of the SMS code."""
+    attempt = active_attempt(db, token, now=now, stage=VERIFY_CODE)
+    if authenticator.confirmed_app(db, attempt.manager_id) is None:
+        raise InvalidInput(NO_APP)
+    attempt.method = APP
+    attempt.code_hash = None  # a code already texted stops working
+
+
+def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, settings, box) -> dict:
+    """A new session token when ``code`` is the live SMS code, a fresh authenticator-app code or
+    an unused recovery code of this attempt's manager (as the attempt's method asks)."""
     attempt = active_attempt(db, token, now=now, stage=VERIFY_CODE, lock=True)  # tries are counted exactly
-    _check_not_locked(db, login=attempt.manager.login, client_ip=client_ip, now=now, settings=settings,
-                      manager_id=attempt.manager_id)
-    if attempt.code_hash is None or attempt.code_expires_at is None or now >= attempt.code_expires_at \
-            or attempt.code_tries >= settings.sms_code_max_tries:
-        raise AuthenticationFailed(CODE_EXPIRED)
-    attempt.code_tries += 1
+    manager = attempt.manager
+    refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings)
     given = "".join(code.split()) if isinstance(code, str) else ""
-    if not hmac.compare_digest(_code_digest(attempt.code_salt, given), attempt.code_hash):
-        _count_failure(db, login=attempt.manager.login, client_ip=client_ip, now=now)
-        audit.record(db, "code_wrong", now=now, manager_id=attempt.manager_id, client_ip=client_ip,
-                     detail=f"try {attempt.code_tries}")
+    if attempt.method == APP:
+        if attempt.code_tries >= settings.sms_code_max_tries:
+            raise AuthenticationFailed(APP_TRIES_USED)
+        attempt.code_tries += 1
+        used = authenticator.check_code(db, manager.id, given, box=box, now=now)
+    else:
+        if attempt.code_hash is None or attempt.code_expires_at is None or now >= attempt.code_expires_at \
+                or attempt.code_tries >= settings.sms_code_max_tries:
+            raise AuthenticationFailed(CODE_EXPIRED)
+        attempt.code_tries += 1
+        used = SMS if hmac.compare_digest(_code_digest(attempt.code_salt, given), attempt.code_hash) else None
+    if used is None:
+        count_failure(db, manager, client_ip=client_ip, now=now)
+        audit.record(db, "code_wrong", now=now, manager_id=manager.id, client_ip=client_ip,
+                     detail=f"{attempt.method} try {attempt.code_tries}")
         db.commit()
         left = settings.sms_code_max_tries - attempt.code_tries
+        if attempt.method == APP:
+            raise AuthenticationFailed(APP_CODE_WRONG + (f" Nog {left} poging(en)." if left else ""))
         raise AuthenticationFailed(CODE_WRONG + (f" Nog {left} poging(en)." if left else " Vraag een nieuwe code aan."))
     attempt.ended_at = now
     attempt.code_hash = None  # single use
-    audit.record(db, "login_ok", now=now, manager_id=attempt.manager_id, client_ip=client_ip)
-    return sessions.create(db, attempt.manager, client_ip=client_ip, now=now, settings=settings)
-
-
-def restart_at_code(db: DbSession, manager: Manager, *, client_ip, now, settings) -> str:
-    """After a password reset: a fresh attempt that still needs the SMS code."""
-    attempt, token = _new_attempt(db, manager, client_ip=client_ip, now=now, stage=VERIFY_CODE)
-    request_code(db, attempt, now=now, settings=settings)
-    return token
+    if used == authenticator.RECOVERY:
+        audit.record(db, "recovery_code_used", now=now, manager_id=manager.id, client_ip=client_ip)
+    if attempt.pending_password_hash:
+        _apply_new_password(db, attempt, now=now, client_ip=client_ip)
+    audit.record(db, "login_ok", now=now, manager_id=manager.id, client_ip=client_ip, detail=f"with {used}")
+    return {"session_token": sessions.create(db, manager, client_ip=client_ip, now=now, settings=settings),
+            "purpose": attempt.purpose}

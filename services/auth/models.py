@@ -27,6 +27,8 @@ class Manager(Base):
     # The delivery (event id) that carried the initial password, once issued.
     initial_issue_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     initial_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The initial password works for one login only: when it was used.
+    initial_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -51,11 +53,15 @@ class Community(Base):
 
 
 class LoginAttempt(Base):
-    """A login (or password reset) between a correct password and a verified SMS code.
+    """A login, password reset or password change between a correct password (or reset
+    link) and a verified second factor.
 
     The browser holds a random token for it; only the token's hash is stored, and
     so is the SMS code.  ``stage`` is ``choose_password`` (initial password used:
-    an own password must be chosen first) or ``verify_code``.
+    an own password must be chosen first) or ``verify_code``; ``method`` is ``sms``
+    or ``app`` (authenticator app or recovery code); ``purpose`` is ``login``,
+    ``reset`` or ``change``.  A new password waits in ``pending_password_hash``
+    until the second factor is verified.
     """
 
     __tablename__ = "login_attempts"
@@ -64,6 +70,9 @@ class LoginAttempt(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"), index=True)
     stage: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(10), default="login", server_default="login")
+    method: Mapped[str] = mapped_column(String(10), default="sms", server_default="sms")
+    pending_password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -116,6 +125,31 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key", "at"),)
+
+
+class AuthenticatorApp(Base):
+    """A manager's authenticator app (TOTP): the secret encrypted (AES-GCM, bound to the
+    manager), unconfirmed until a first code; ``last_step`` refuses a code's replay."""
+
+    __tablename__ = "authenticator_apps"
+
+    manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RecoveryCode(Base):
+    """A one-time code for when the authenticator app is lost; only its hash is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class PasswordReset(Base):

@@ -1,4 +1,5 @@
-"""'Wachtwoord vergeten?': an e-mailed single-use link, a new password, then still the SMS code."""
+"""'Wachtwoord vergeten?': an e-mailed single-use link, a new password, then still the second
+factor (SMS code or authenticator app) before the new password replaces the old one."""
 from __future__ import annotations
 
 import uuid
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth import audit, login, sessions
+from services.auth import audit, login
 from services.auth.models import Manager, OutboxMessage, PasswordReset
 from services.auth.tokens import new_token, token_hash
 from shared import contract, outbox
@@ -61,12 +62,12 @@ def valid_reset(db: DbSession, token, *, now: datetime) -> PasswordReset:
 
 
 def complete(db: DbSession, token, new_password, confirmation, *, client_ip, now: datetime, settings) -> str:
-    """Set the new password, end every session; returns a login attempt at the SMS step."""
+    """Use up the link; returns a login attempt at the second factor that carries the new
+    password (which replaces the old one, and ends every session, once the code is verified)."""
     reset = valid_reset(db, token, now=now)
     manager = reset.manager
-    login.refuse_if_sent_too_often(db, manager.id, now=now, settings=settings)  # before anything changes
-    login.set_password(db, manager, new_password, confirmation, now=now, client_ip=client_ip)
+    pending = login.new_password_hash(manager, new_password, confirmation, settings=settings)
     reset.used_at = now
-    sessions.end_everything(db, manager.id, now=now)
-    audit.record(db, "reset_completed", now=now, manager_id=manager.id, client_ip=client_ip)
-    return login.restart_at_code(db, manager, client_ip=client_ip, now=now, settings=settings)
+    audit.record(db, "reset_link_used", now=now, manager_id=manager.id, client_ip=client_ip)
+    return login.start_second_factor(db, manager, purpose=login.RESET, pending_password_hash=pending,
+                                     client_ip=client_ip, now=now, settings=settings)

@@ -3,7 +3,8 @@ from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.auth import audit, communities, contacts, credentials, login, resets, sessions
+from services.auth import account, audit, authenticator, communities, contacts, credentials, login, resets, sessions
+from services.auth.dependencies import Secrets
 from services.auth.models import LoginAttempt, OutboxMessage
 from shared import outbox
 from shared.clock import Clock
@@ -18,6 +19,7 @@ class AuthService:
     db = Database("auth")
     clock = Clock()
     settings = SettingsProvider()
+    secrets = Secrets()
     dispatch = EventDispatcher(mandatory=True)
 
     # --- the operator's helpdesk --------------------------------------------------------
@@ -36,9 +38,11 @@ class AuthService:
         community, changed = communities.update_community(
             self.db, community_id=community_id, email=email, gsm=gsm, name=name, now=now
         )
-        for manager in changed:  # new contact details: old sessions and codes must not live on
+        for manager in changed:  # new contact details: old sessions, codes and initial passwords must not live on
             sessions.end_everything(self.db, manager.id, now=now)
             audit.record(self.db, "contact_changed", now=now, manager_id=manager.id)
+            if credentials.void_initial_password(manager, now=now):
+                audit.record(self.db, "initial_password_voided", now=now, manager_id=manager.id)
         self.db.commit()
         return communities.community_view(community)
 
@@ -107,7 +111,9 @@ class AuthService:
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token",))
     def get_attempt(self, attempt_token):
         attempt = login.active_attempt(self.db, attempt_token, now=self.clock.now())
-        return {"stage": attempt.stage, "login": attempt.manager.login, "gsm": contacts.mask_gsm(attempt.manager.gsm)}
+        return {"stage": attempt.stage, "login": attempt.manager.login, "gsm": contacts.mask_gsm(attempt.manager.gsm),
+                "purpose": attempt.purpose, "method": attempt.method,
+                "has_app": authenticator.confirmed_app(self.db, attempt.manager_id) is not None}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS,
          sensitive_arguments=("attempt_token", "new_password", "new_password_confirm"))
@@ -126,12 +132,17 @@ class AuthService:
         self.db.commit()
         self._relay()
 
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token",))
+    def use_app(self, attempt_token):
+        login.use_app(self.db, attempt_token, now=self.clock.now())
+        self.db.commit()
+
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token", "code"))
     def verify_code(self, attempt_token, code, client_ip=None):
-        token = login.verify_code(self.db, attempt_token, code, client_ip=client_ip, now=self.clock.now(),
-                                  settings=self.settings)
+        verified = login.verify_code(self.db, attempt_token, code, client_ip=client_ip, now=self.clock.now(),
+                                     settings=self.settings, box=self.secrets)
         self.db.commit()
-        return {"session_token": token}
+        return verified
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
     def resolve_session(self, session_token):
@@ -150,6 +161,61 @@ class AuthService:
     def end_session(self, session_token):
         sessions.end(self.db, session_token, now=self.clock.now())
         self.db.commit()
+
+    # --- the manager's own security page (with a live session) -------------------------------
+
+    def _session(self, session_token):
+        return sessions.resolve(self.db, session_token, now=self.clock.now(), settings=self.settings)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def get_account(self, session_token):
+        view = account.overview(self.db, self._session(session_token), now=self.clock.now(), settings=self.settings)
+        self.db.commit()
+        return view
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def end_my_sessions(self, session_token, session_id=None):
+        """End this manager's other sessions, or only ``session_id`` among them."""
+        ended = account.end_sessions(self.db, self._session(session_token), now=self.clock.now(), session_id=session_id)
+        self.db.commit()
+        return {"ended": ended}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS,
+         sensitive_arguments=("session_token", "password", "new_password", "new_password_confirm"))
+    def start_password_change(self, session_token, password, new_password, new_password_confirm, client_ip=None):
+        token = account.start_password_change(self.db, self._session(session_token), password, new_password,
+                                              new_password_confirm, client_ip=client_ip, now=self.clock.now(),
+                                              settings=self.settings)
+        self.db.commit()
+        self._relay()
+        return {"attempt_token": token, "stage": login.VERIFY_CODE}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def start_app_enrolment(self, session_token):
+        account.start_app(self.db, self._session(session_token), box=self.secrets, now=self.clock.now())
+        self.db.commit()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
+    def get_app_enrolment(self, session_token):
+        """The pending app's secret and otpauth URI, for the QR code and its text."""
+        view = account.app_enrolment(self.db, self._session(session_token), box=self.secrets, settings=self.settings)
+        self.db.commit()
+        return view
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token", "code"))
+    def confirm_app(self, session_token, code, client_ip=None):
+        codes = account.confirm_app(self.db, self._session(session_token), code, box=self.secrets,
+                                    client_ip=client_ip, now=self.clock.now(), settings=self.settings)
+        self.db.commit()
+        return {"recovery_codes": codes}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token", "code"))
+    def remove_app(self, session_token, code, client_ip=None):
+        account.remove_app(self.db, self._session(session_token), code, box=self.secrets, client_ip=client_ip,
+                           now=self.clock.now(), settings=self.settings)
+        self.db.commit()
+
+    # --- forgotten password -----------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def request_password_reset(self, login_name, client_ip=None):

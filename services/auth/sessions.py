@@ -1,4 +1,5 @@
-"""Server-side sessions: created after the SMS code, ended on logout or timeout."""
+"""Server-side sessions: created after the second factor, ended on logout, timeout, by the
+manager from another device, or by a password or contact change."""
 from __future__ import annotations
 
 import uuid
@@ -37,6 +38,27 @@ def resolve(db: DbSession, token, *, now: datetime, settings) -> Session:
         raise AuthenticationFailed(SESSION_ENDED)
     row.last_seen_at = now
     return row
+
+
+def live_sessions(db: DbSession, manager_id: str, *, now: datetime, settings) -> list[Session]:
+    """The manager's sessions that have not ended or timed out, newest first."""
+    idle_since = now - timedelta(minutes=settings.session_idle_minutes)
+    return list(db.scalars(
+        select(Session).where(Session.manager_id == manager_id, Session.ended_at.is_(None),
+                              Session.expires_at > now, Session.last_seen_at > idle_since)
+        .order_by(Session.created_at.desc(), Session.id)))
+
+
+def end_others(db: DbSession, current: Session, *, now: datetime, session_id: str | None = None) -> int:
+    """End the manager's other sessions (or only ``session_id`` of them); how many ended."""
+    query = update(Session).where(Session.manager_id == current.manager_id, Session.id != current.id,
+                                  Session.ended_at.is_(None))
+    if session_id is not None:
+        query = query.where(Session.id == session_id)
+    ended = db.execute(query.values(ended_at=now).execution_options(synchronize_session=False)).rowcount
+    if ended:
+        audit.record(db, "sessions_ended", now=now, manager_id=current.manager_id, detail=f"{ended} other(s)")
+    return ended
 
 
 def end(db: DbSession, token, *, now: datetime) -> None:

@@ -48,7 +48,8 @@ def system_environment(amqp_uri: str, data_dir: Path) -> dict:
         "SMTP_PORT": str(free_port()),
         "SMS_GATEWAY_URL": f"http://127.0.0.1:{free_port()}/messages",
     }
-    for name in ("INGEST_API_KEYS", "ENERGIEPOST_INGEST_KEY", "ENERGIEPOST_ENV", "ENERGIEPOST_API_URL"):
+    for name in ("INGEST_API_KEYS", "ENERGIEPOST_INGEST_KEY", "ENERGIEPOST_ENV", "ENERGIEPOST_API_URL",
+                 "TOTP_ENCRYPTION_KEY"):
         env.pop(name, None)
     return env
 

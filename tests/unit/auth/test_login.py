@@ -16,6 +16,7 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import String, select
 
 from services.auth import login as login_rules
+from services.auth import passwords
 from services.auth.models import (
     AuditEvent,
     CodeRequest,
@@ -26,6 +27,8 @@ from services.auth.models import (
     PasswordReset,
 )
 from services.auth.models import Session as SessionRow
+from services.auth.passwords import verify_password
+from services.auth.secretbox import SecretBox
 from services.auth.service import AuthService
 from shared.clock import FixedClock
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
@@ -40,10 +43,11 @@ OWN_PASSWORD = "paarden eten graag wortels in de wei"
 NEW_PASSWORD = "de kat krabt de krollen van de trap"
 WRONG_PASSWORD = "dit is helemaal niet mijn wachtwoord"
 IP, OTHER_IP = "198.51.100.7", "203.0.113.9"
+KEY = bytes(range(32))  # encrypts authenticator secrets
 
 MAX_FAILURES, FAILURE_WINDOW_MINUTES = 10, 15
 IDLE_MINUTES, MAX_HOURS = 30, 12
-INITIAL_DAYS = 30
+INITIAL_DAYS = 7
 CODE_SECONDS, CODE_MAX_TRIES, MAX_SENDS = 300, 5, 4
 RESET_MINUTES = 60
 SETTINGS = {
@@ -136,7 +140,8 @@ def clock():
 
 @pytest.fixture
 def auth(session, clock):
-    service = worker_factory(AuthService, db=session, clock=clock, settings=Settings.load(SETTINGS))
+    service = worker_factory(AuthService, db=session, clock=clock, settings=Settings.load(SETTINGS),
+                             secrets=SecretBox(KEY))
     return Worker(service, session)
 
 
@@ -148,10 +153,12 @@ def initial_password(auth):
 
 
 @pytest.fixture
-def manager(auth, clock, initial_password):
-    """A manager who chose OWN_PASSWORD; the clock then moved past every window."""
+def manager(auth, session, clock, initial_password):
+    """A manager who chose OWN_PASSWORD (stored once the SMS code was verified) and logged out;
+    the clock then moved past every window."""
     attempt = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
     auth.choose_password(attempt, OWN_PASSWORD, OWN_PASSWORD)
+    auth.end_session(auth.verify_code(attempt, sms_code(auth, session, attempt), IP)["session_token"])
     clock.advance(minutes=60)
     return LOGIN
 
@@ -223,6 +230,81 @@ def test_the_initial_password_expires_after_initial_password_days(auth, clock, s
     assert session.query(LoginAttempt).count() == 1  # only the one from before the expiry
 
 
+def test_the_initial_password_works_for_one_login_only(auth, session, initial_password):
+    first = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]  # then the browser is closed
+    assert refused(auth.start_login, LOGIN, initial_password, OTHER_IP) == login_rules.INITIAL_USED
+    assert session.query(LoginAttempt).count() == 1
+    auth.choose_password(first, OWN_PASSWORD, OWN_PASSWORD)  # the one attempt it opened still goes on
+    auth.verify_code(first, sms_code(auth, session, first), IP)
+    assert auth.start_login(LOGIN, OWN_PASSWORD, IP)["stage"] == "verify_code"
+
+
+def test_the_own_password_is_stored_only_once_the_code_is_verified(auth, session, initial_password):
+    token = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
+    auth.choose_password(token, OWN_PASSWORD, OWN_PASSWORD)
+    stored = session.scalar(select(Manager))
+    assert stored.password_is_initial and verify_password(stored.password_hash, initial_password)
+    pending = attempt_row(session, token).pending_password_hash
+    assert pending.startswith("$argon2id$") and OWN_PASSWORD not in pending
+    auth.verify_code(token, sms_code(auth, session, token), IP)
+    session.expire_all()
+    stored = session.scalar(select(Manager))
+    assert not stored.password_is_initial and verify_password(stored.password_hash, OWN_PASSWORD)
+    assert attempt_row(session, token).pending_password_hash is None
+
+
+def test_whoever_holds_the_initial_password_but_not_the_phone_cannot_set_a_password(auth, session, initial_password):
+    attacker = auth.start_login(LOGIN, initial_password, OTHER_IP)["attempt_token"]
+    auth.choose_password(attacker, "de aanvaller kiest dit wachtwoord", "de aanvaller kiest dit wachtwoord")
+    for n in range(1, CODE_MAX_TRIES + 1):
+        refused(auth.verify_code, attacker, f"{n:06d}", OTHER_IP)
+    assert refused(auth.start_login, LOGIN, "de aanvaller kiest dit wachtwoord", OTHER_IP) == login_rules.WRONG_LOGIN
+    reset = auth.complete_password_reset(request_reset(auth, session), OWN_PASSWORD, OWN_PASSWORD, IP)["attempt_token"]
+    auth.verify_code(reset, sms_code(auth, session, reset), IP)  # the manager, with the phone, gets in
+    assert auth.start_login(LOGIN, OWN_PASSWORD, IP)["stage"] == "verify_code"
+
+
+@pytest.mark.parametrize("change", [{"email": "nieuw@example.be"}, {"gsm": "0471 99 88 77"}])
+def test_a_contact_change_voids_an_unused_initial_password(auth, session, initial_password, change):
+    auth.update_community(COMMUNITY, **change)
+    login = change.get("email", LOGIN)
+    assert refused(auth.start_login, login, initial_password, IP) == login_rules.WRONG_LOGIN
+
+
+def test_a_contact_change_voids_an_initial_password_in_use_and_its_pending_own_password(
+        auth, session, initial_password):
+    token = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
+    auth.choose_password(token, OWN_PASSWORD, OWN_PASSWORD)
+    code = sms_code(auth, session, token)
+    auth.update_community(COMMUNITY, gsm="0471 99 88 77")
+    refused(auth.verify_code, token, code, IP)
+    for password in (initial_password, OWN_PASSWORD):
+        assert refused(auth.start_login, LOGIN, password, IP) == login_rules.WRONG_LOGIN
+
+
+def test_a_hash_with_older_argon2_parameters_is_upgraded_at_login(auth, session, manager):
+    from argon2 import PasswordHasher, extract_parameters
+
+    row = session.scalar(select(Manager))
+    row.password_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(OWN_PASSWORD)
+    session.commit()
+    refused(auth.start_login, LOGIN, WRONG_PASSWORD, IP)  # a wrong password changes nothing
+    session.expire_all()
+    assert extract_parameters(session.scalar(select(Manager.password_hash))).memory_cost == 8192
+    assert auth.start_login(LOGIN, OWN_PASSWORD, IP)["stage"] == "verify_code"
+    upgraded = session.scalar(select(Manager.password_hash))
+    assert extract_parameters(upgraded) == extract_parameters(passwords.hash_password("x"))
+    assert verify_password(upgraded, OWN_PASSWORD)
+
+
+def test_a_unicode_password_logs_in_however_its_characters_are_composed(auth, session, initial_password):
+    composed, decomposed = "\u00c5ngström meet de golven", "A\u030angström meet de golven"
+    token = auth.start_login(LOGIN, initial_password, IP)["attempt_token"]
+    auth.choose_password(token, decomposed, decomposed)
+    auth.verify_code(token, sms_code(auth, session, token), IP)
+    assert auth.start_login(LOGIN, composed, IP)["stage"] == "verify_code"
+
+
 # --- lockouts --------------------------------------------------------------------------------
 
 def test_an_account_locks_after_max_failures_even_for_the_right_password(auth, manager):
@@ -271,6 +353,14 @@ def test_the_code_has_six_digits_and_opens_a_session(auth, session, manager):
     assert auth.verify_code(token, code, IP)["session_token"]
 
 
+def test_the_code_comes_from_the_os_random_generator(auth, session, manager, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(login_rules.secrets, "randbelow", lambda n: drawn.append(n) or 4242)
+    token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
+    assert sms_code(auth, session, token) == "004242"
+    assert drawn == [10**6]
+
+
 def test_the_code_is_valid_for_sms_code_seconds(auth, session, clock, manager):
     token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
     code = sms_code(auth, session, token)
@@ -288,9 +378,10 @@ def test_the_code_is_refused_once_sms_code_seconds_have_passed(auth, session, cl
 def test_a_code_works_once(auth, session, manager):
     token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
     code = sms_code(auth, session, token)
+    before = session.query(SessionRow).count()
     auth.verify_code(token, code, IP)
     refused(auth.verify_code, token, code, IP)
-    assert session.query(SessionRow).count() == 1
+    assert session.query(SessionRow).count() == before + 1
 
 
 def test_a_code_is_bound_to_its_attempt(auth, session, manager):
@@ -363,7 +454,8 @@ def test_reloading_the_code_page_sends_no_sms(auth, session, manager):
     before = session.query(OutboxMessage).count()
     for _ in range(3):
         view = auth.get_attempt(token)
-    assert view == {"stage": "verify_code", "login": LOGIN, "gsm": "+32 ••• •• 56"}
+    assert view == {"stage": "verify_code", "login": LOGIN, "gsm": "+32 ••• •• 56", "purpose": "login",
+                    "method": "sms", "has_app": False}
     assert session.query(OutboxMessage).count() == before
 
 
@@ -372,8 +464,8 @@ def test_reloading_the_code_page_sends_no_sms(auth, session, manager):
 def test_the_session_token_is_long_random_and_stored_only_as_a_hash(auth, session, manager):
     token = log_in(auth, session)
     assert re.fullmatch(r"[A-Za-z0-9_-]{43,}", token)
-    row = session.query(SessionRow).one()
-    assert row.token_hash == sha256(token)
+    row = session.scalar(select(SessionRow).where(SessionRow.token_hash == sha256(token)))
+    assert row is not None
     stored = [str(v) for r in session.execute(select(SessionRow.__table__)) for v in r if v is not None]
     assert not any(token in value for value in stored)
 
@@ -454,12 +546,13 @@ def test_a_reset_link_sets_a_new_password_ends_sessions_and_still_needs_the_code
 
     done = auth.complete_password_reset(reset_token, NEW_PASSWORD, NEW_PASSWORD, IP)
     assert done["stage"] == "verify_code"
-    refused(auth.resolve_session, session_token)
     attempt = done["attempt_token"]
     assert auth.get_attempt(attempt)["stage"] == "verify_code"
     assert len(code_requests(session, attempt)) == 1
-    new_session = auth.verify_code(attempt, sms_code(auth, session, attempt), IP)["session_token"]
-    assert auth.resolve_session(new_session)["login"] == LOGIN
+    new_session = auth.verify_code(attempt, sms_code(auth, session, attempt), IP)
+    assert new_session["purpose"] == "reset"
+    assert auth.resolve_session(new_session["session_token"])["login"] == LOGIN
+    refused(auth.resolve_session, session_token)  # the new password ended every other session
 
     assert refused(auth.start_login, LOGIN, OWN_PASSWORD, IP) == login_rules.WRONG_LOGIN
     assert auth.start_login(LOGIN, NEW_PASSWORD, IP)["stage"] == "verify_code"
@@ -475,7 +568,8 @@ def test_a_reset_link_works_once(auth, session, manager):
 
 def test_completing_a_reset_voids_the_other_pending_links(auth, session, manager):
     first, second = request_reset(auth, session), request_reset(auth, session)
-    auth.complete_password_reset(first, NEW_PASSWORD, NEW_PASSWORD, IP)
+    attempt = auth.complete_password_reset(first, NEW_PASSWORD, NEW_PASSWORD, IP)["attempt_token"]
+    auth.verify_code(attempt, sms_code(auth, session, attempt), IP)
     refused(auth.check_reset_token, second)
     refused(auth.complete_password_reset, second, "nog een ander lang wachtwoord", "nog een ander lang wachtwoord", IP)
     assert auth.start_login(LOGIN, NEW_PASSWORD, IP)["stage"] == "verify_code"
@@ -548,5 +642,7 @@ def test_a_refused_code_request_changes_no_password(auth, session, clock, initia
                                 attempt_id=attempt_row(session, attempt).id, requested_at=clock.now()))
     session.commit()
     refused(auth.choose_password, attempt, OWN_PASSWORD, OWN_PASSWORD, error=TooManyRequests)
-    assert auth.start_login(LOGIN, initial_password, IP)["stage"] == "choose_password"  # still the initial one
+    assert auth.get_attempt(attempt)["stage"] == "choose_password"  # still waiting for an own password
+    assert attempt_row(session, attempt).pending_password_hash is None
+    assert verify_password(session.scalar(select(Manager.password_hash)), initial_password)  # still the initial one
     refused(auth.start_login, LOGIN, OWN_PASSWORD, IP)

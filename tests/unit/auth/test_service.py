@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.auth.passwords import verify_password
+from services.auth.passwords import hash_password, verify_password
 from services.auth.models import Manager
 from services.auth.service import AuthService
 from shared.clock import FixedClock
@@ -58,13 +58,36 @@ def test_one_manager_for_several_communities(auth, session):
         add(auth, community_id="zon-gent-2", gsm="0470 99 99 99")
 
 
-def test_update_renames_the_account_of_a_single_community_manager(auth, session):
+def test_update_renames_the_account_of_a_single_community_manager_who_keeps_an_own_password(auth, session):
     add(auth)
-    issued = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    manager = session.query(Manager).one()
+    manager_id, own_hash = manager.id, hash_password("paarden eten graag wortels")
+    manager.password_hash, manager.password_is_initial = own_hash, False
+    session.commit()
     updated = auth.update_community("zonnedelen-gent", email="nieuw@example.be", gsm="+32 471 00 00 00")
     assert (updated["email"], updated["gsm"]) == ("nieuw@example.be", "+32471000000")
     manager = session.query(Manager).one()
-    assert verify_password(manager.password_hash, issued["password"])  # same account, same password
+    assert (manager.id, manager.password_hash) == (manager_id, own_hash)  # same account, same password
+
+
+@pytest.mark.parametrize("change", [{"email": "nieuw@example.be"}, {"gsm": "0471 99 88 77"}])
+def test_a_contact_change_voids_the_initial_password_and_the_next_mail_carries_a_new_one(auth, session, change):
+    add(auth)
+    old = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    auth.update_community("zonnedelen-gent", **change)
+    manager = session.query(Manager).one()
+    assert manager.password_hash is None and not verify_password(manager.password_hash, old["password"])
+    new = auth.issue_initial_credentials("zonnedelen-gent", "file_published:2")
+    assert new["login"] == change.get("email", "beheer@example.be") and new["password"] != old["password"]
+    session.expire_all()
+    assert verify_password(session.query(Manager).one().password_hash, new["password"])
+
+
+def test_a_new_name_alone_keeps_the_initial_password(auth, session):
+    add(auth)
+    issued = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    auth.update_community("zonnedelen-gent", name="Zonnedelen Groot-Gent")
+    assert verify_password(session.query(Manager).one().password_hash, issued["password"])
 
 
 def test_update_moves_a_shared_managers_community_to_a_new_account(auth, session):

@@ -7,7 +7,7 @@ import yaml
 from shared.settings import PROJECT_ROOT, Settings
 
 SECRETS = {"RABBITMQ_PASSWORD": "x" * 24, "POSTGRES_PASSWORD": "x" * 24, "MINIO_ROOT_PASSWORD": "x" * 24,
-           "INGEST_API_KEYS": "k" * 32, "CSRF_SECRET": "c" * 32}
+           "INGEST_API_KEYS": "k" * 32, "CSRF_SECRET": "c" * 32, "TOTP_ENCRYPTION_KEY": "t" * 43}
 
 
 def config(env):

@@ -87,3 +87,27 @@ def test_development_generates_one_private_csrf_secret_and_keeps_it(tmp_path):
     secret = settings.require_csrf_secret()
     assert len(secret) >= 32 and settings.require_csrf_secret() == secret
     assert (tmp_path / "dev-csrf-secret").stat().st_mode & 0o077 == 0
+def test_an_initial_password_lasts_seven_days_by_default():
+    assert Settings.load({}).initial_password_days == 7
+    assert Settings.load({"INITIAL_PASSWORD_DAYS": "3"}).initial_password_days == 3
+
+
+def test_production_refuses_to_run_without_a_totp_encryption_key(tmp_path):
+    with pytest.raises(ConfigurationError, match="TOTP_ENCRYPTION_KEY is not set"):
+        Settings.load({"DATA_DIR": str(tmp_path)}).require_totp_key()
+    assert not (tmp_path / "dev-totp-key").exists()
+
+
+def test_development_generates_one_private_totp_key_and_keeps_it(tmp_path):
+    settings = Settings.load({"DATA_DIR": str(tmp_path), "ENERGIEPOST_ENV": "development"})
+    key = settings.require_totp_key()
+    assert len(key) == 32 and settings.require_totp_key() == key
+    assert (tmp_path / "dev-totp-key").stat().st_mode & 0o077 == 0
+
+
+def test_a_configured_totp_key_is_32_bytes_of_url_safe_base64():
+    key = Settings.load({"TOTP_ENCRYPTION_KEY": "A" * 42 + "E"}).require_totp_key()
+    assert len(key) == 32
+    for bad in ("short", "A" * 44, "not base64 at all!" * 3):
+        with pytest.raises(ConfigurationError, match="TOTP_ENCRYPTION_KEY must be 32 random bytes"):
+            Settings.load({"TOTP_ENCRYPTION_KEY": bad})
