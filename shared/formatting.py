@@ -32,9 +32,15 @@ def date_nl(moment: datetime | str) -> str:
     return f"{day.day}-{day.month}-{day.year}"
 
 
+def datetime_nl(moment: datetime | str) -> str:
+    """A moment as Belgian date and time: 6-11-2018 14:05."""
+    when = local(moment)
+    return f"{date_nl(when)} {when:%H:%M}"
+
+
 def template_environment(directory: Path, **options) -> Environment:
     """Jinja2 for a service's templates: autoescaped (HTML, e-mail included), strict about
-    missing values, with the ``size_nl`` and ``date_nl`` filters."""
+    missing values, with the ``size_nl``, ``date_nl`` and ``datetime_nl`` filters."""
     env = Environment(
         loader=FileSystemLoader(directory),
         autoescape=select_autoescape(),
@@ -45,4 +51,5 @@ def template_environment(directory: Path, **options) -> Environment:
     )
     env.filters["size_nl"] = size_nl
     env.filters["date_nl"] = date_nl
+    env.filters["datetime_nl"] = datetime_nl
     return env

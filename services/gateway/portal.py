@@ -130,7 +130,7 @@ class Portal:
             session = self.auth.verify_code(token, form.get("code", ""), self.ip)
         except (AuthenticationFailed, TooManyRequests) as exc:
             return self.render("code.html", status=exc.status, attempt=attempt, next=next_path, error=exc.message)
-        response = self.redirect(next_path)
+        response = self.redirect("/account?done=password" if session["purpose"] == "change" else next_path)
         pages.clear_cookie(response, pages.ATTEMPT, self.settings)
         pages.set_cookie(response, pages.SESSION, session["session_token"], self.settings)
         pages.set_cookie(response, pages.CSRF, self.csrf.new_cookie(), self.settings)  # renewed at login
@@ -149,6 +149,19 @@ class Portal:
             return self.render("code.html", status=429, attempt=attempt, next=next_path, error=exc.message)
         location = pages.with_next("/code", next_path)
         return self.redirect(location + ("&" if "?" in location else "?") + "resent=1")
+
+    def use_app(self):
+        """At the code step: the authenticator app (or a recovery code) instead of the SMS."""
+        self.csrf.check(self.request)
+        next_path = pages.safe_next(self.request.form.get("next"))
+        try:
+            token, attempt = self._attempt("verify_code")
+            self.auth.use_app(token)
+        except AuthenticationFailed as exc:
+            return self._restart(exc)
+        except InvalidInput as exc:
+            return self.render("code.html", status=400, attempt=attempt, next=next_path, error=exc.message)
+        return self.redirect(pages.with_next("/code", next_path))
 
     def logout(self):
         self.csrf.check(self.request)

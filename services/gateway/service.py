@@ -6,6 +6,7 @@ from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from services.gateway import ingest, openapi, pages
+from services.gateway.account import AccountPages
 from services.gateway.dependencies import CsrfProtection, IngestKeys
 from services.gateway.portal import Portal
 from services.gateway.web import http, json_response
@@ -35,6 +36,10 @@ class GatewayService:
     def _portal(self, request):
         return Portal(request, settings=self.settings, csrf=self.csrf, auth=self.auth, files=self.files,
                       blobs=self.blobs)
+
+    def _account(self, request):
+        return AccountPages(request, settings=self.settings, csrf=self.csrf, auth=self.auth, files=self.files,
+                            blobs=self.blobs)
 
     # --- the managers' portal -------------------------------------------------------------
 
@@ -69,6 +74,10 @@ class GatewayService:
     @http("POST", "/code/resend", page=True)
     def resend_code(self, request):
         return self._portal(request).resend_code()
+
+    @http("POST", "/code/app", page=True)
+    def use_app(self, request):
+        return self._portal(request).use_app()
 
     @http("POST", "/logout", page=True)
     def logout(self, request):
@@ -109,6 +118,38 @@ class GatewayService:
     @http("POST", "/files/delete/confirm", page=True)
     def delete(self, request):
         return self._portal(request).delete()
+
+    @http("GET", "/account", page=True)
+    def account(self, request):
+        return self._account(request).overview()
+
+    @http("POST", "/account/sessions/end", page=True)
+    def end_sessions(self, request):
+        return self._account(request).end_sessions()
+
+    @http("GET", "/account/password", page=True)
+    def change_password_form(self, request):
+        return self._account(request).password_form()
+
+    @http("POST", "/account/password", page=True)
+    def change_password(self, request):
+        return self._account(request).change_password()
+
+    @http("GET", "/account/app", page=True)
+    def app_form(self, request):
+        return self._account(request).app_form()
+
+    @http("POST", "/account/app", page=True)
+    def start_app(self, request):
+        return self._account(request).start_app()
+
+    @http("POST", "/account/app/confirm", page=True)
+    def confirm_app(self, request):
+        return self._account(request).confirm_app()
+
+    @http("POST", "/account/app/remove", page=True)
+    def remove_app(self, request):
+        return self._account(request).remove_app()
 
     @http("GET", "/help", page=True)
     def help(self, request):

@@ -62,19 +62,24 @@ def test_initial_password_must_be_replaced_and_the_sms_code_is_required(portal):
     credentials = portal.credentials()
     sms = portal.sms_sink
 
-    # A second browser at the choose-password step cannot skip to the code.
-    other = portal.client()
-    other.get("/login")
-    portal.login_with_initial_password(other, credentials)
-    skipped = other.post("/code", {"code": "123456"})
-    assert skipped.status_code == 401 and other.session_token is None
-
     client = portal.client()
     client.get("/login")
     logged_in = portal.login_with_initial_password(client, credentials)
     assert set_cookie(logged_in, SESSION_COOKIE) is None and set_cookie(logged_in, ATTEMPT_COOKIE)
     assert location_path(client.get("/files")).startswith("/login")
     assert client.get("/password/new").status_code == 200
+    twin = portal.client()  # the same browser state, at the choose-password step, cannot skip to the code
+    twin.http.cookies.update(client.http.cookies)
+    twin.csrf_token = client.csrf_token
+    skipped = twin.post("/code", {"code": "123456"})
+    assert skipped.status_code == 401 and twin.session_token is None
+
+    # The initial password works once: a second browser (whoever else has the e-mail) gets no further.
+    other = portal.client()
+    other.get("/login")
+    reused = other.post("/login", credentials)
+    assert reused.status_code == 401 and "al gebruikt" in error_text(reused.text)
+    assert other.cookie(ATTEMPT_COOKIE) is None
 
     weak = client.post("/password/new", {"new_password": "kort", "new_password_confirm": "kort"})
     assert weak.status_code == 400 and "minstens 12 tekens" in error_text(weak.text)
@@ -331,10 +336,11 @@ def test_forgotten_password_mails_a_single_use_link_and_still_asks_the_code(port
     assert done.status_code == 303 and location_path(done) == "/code"
     assert client.session_token is None
     assert location_path(client.get("/files")).startswith("/login")
-    assert location_path(user.client.get("/files")).startswith("/login")  # the reset ended the old session
+    assert user.client.get("/files").status_code == 200  # nothing changes before the code
     _, verified = portal.enter_code(client, seen)
     assert location_path(verified) == "/files" and client.session_token
     assert client.get("/files").status_code == 200
+    assert location_path(user.client.get("/files")).startswith("/login")  # the new password ended the old session
 
     for used in (client.post("/reset", {"token": token}), choose("nog een ander wachtwoord")):
         assert used.status_code == 410 and "niet (meer) geldig" in used.text

@@ -1,0 +1,125 @@
+"""The manager's security page ("Beveiliging"): where they are logged in (and ending the
+other sessions), changing the password, and an authenticator app as second factor.
+
+auth decides everything against the session; these handlers carry the token and render.
+The QR code of a new app is drawn here (segno, an SVG ``data:`` URI: the CSP allows
+``img-src data:``), with its secret as text beside it for whoever cannot scan.
+"""
+from __future__ import annotations
+
+import segno
+
+from services.gateway import pages
+from services.gateway.portal import Portal
+from shared.errors import AuthenticationFailed, InvalidInput, NotFound, TooManyRequests
+
+DONE = {
+    "password": "Uw wachtwoord is gewijzigd. Op uw andere toestellen bent u afgemeld.",
+    "sessions": "U bent afgemeld op uw andere toestellen.",
+    "session": "Die sessie is beëindigd.",
+    "app-removed": "Uw authenticator-app is verwijderd. U meldt zich voortaan aan met een sms-code.",
+}
+REFUSED = (AuthenticationFailed, InvalidInput, NotFound, TooManyRequests)
+
+
+def qr_data_uri(uri: str) -> str:
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=4)
+
+
+def grouped(secret: str) -> str:
+    """'JBSWY3DPEHPK3PXP' -> 'JBSW Y3DP EHPK 3PXP': easier to type over."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+class AccountPages(Portal):
+    @property
+    def token(self):
+        return self.cookie(pages.SESSION) or ""
+
+    def overview(self, *, status=200, error=None, session=None):
+        session = session or self.session()
+        if session is None:
+            return self.to_login("/account")
+        view = self.auth.get_account(self.token)
+        return self.render("account.html", status=status, session=session, account=view, error=error,
+                           message=DONE.get(self.request.args.get("done")))
+
+    def end_sessions(self):
+        self.csrf.check(self.request)
+        session_id = self.request.form.get("session") or None
+        try:
+            self.auth.end_my_sessions(self.token, session_id)
+        except AuthenticationFailed:
+            return self.to_login("/account")
+        except NotFound as exc:
+            return self.overview(status=404, error=exc.message)
+        return self.redirect("/account?done=" + ("session" if session_id else "sessions"))
+
+    # --- the password ------------------------------------------------------------------------
+
+    def password_form(self):
+        session = self.session()
+        if session is None:
+            return self.to_login("/account")
+        return self.render("change_password.html", session=session)
+
+    def change_password(self):
+        self.csrf.check(self.request)
+        session = self.session()
+        if session is None:
+            return self.to_login("/account")
+        form = self.request.form
+        try:
+            started = self.auth.start_password_change(self.token, form.get("password", ""),
+                                                      form.get("new_password", ""),
+                                                      form.get("new_password_confirm", ""), self.ip)
+        except REFUSED as exc:
+            return self.render("change_password.html", status=exc.status, session=session, error=exc.message)
+        response = self.redirect("/code")
+        pages.set_cookie(response, pages.ATTEMPT, started["attempt_token"], self.settings)
+        return response
+
+    # --- the authenticator app ------------------------------------------------------------------
+
+    def start_app(self):
+        self.csrf.check(self.request)
+        try:
+            self.auth.start_app_enrolment(self.token)
+        except AuthenticationFailed:
+            return self.to_login("/account")
+        return self.redirect("/account/app")
+
+    def app_form(self, *, status=200, error=None):
+        session = self.session()
+        if session is None:
+            return self.to_login("/account")
+        try:
+            enrolment = self.auth.get_app_enrolment(self.token)
+        except NotFound:  # nothing being added (any more): the security page says what there is
+            return self.redirect("/account")
+        return self.render("app_enrol.html", status=status, session=session, error=error,
+                           qr=qr_data_uri(enrolment["uri"]), secret=grouped(enrolment["secret"]))
+
+    def confirm_app(self):
+        self.csrf.check(self.request)
+        session = self.session()
+        if session is None:
+            return self.to_login("/account")
+        try:
+            confirmed = self.auth.confirm_app(self.token, self.request.form.get("code", ""), self.ip)
+        except NotFound:
+            return self.redirect("/account")
+        except REFUSED as exc:
+            return self.app_form(status=exc.status, error=exc.message)
+        return self.render("recovery_codes.html", session=session, codes=confirmed["recovery_codes"])
+
+    def remove_app(self):
+        self.csrf.check(self.request)
+        session = self.session()
+        if session is None:
+            return self.to_login("/account")
+        try:
+            self.auth.remove_app(self.token, self.request.form.get("code", ""), self.ip)
+        except REFUSED as exc:
+            return self.overview(status=exc.status, error=exc.message, session=session)
+        return self.redirect("/account?done=app-removed")
