@@ -46,7 +46,7 @@ class AccountPages(Portal):
 
     def end_sessions(self):
         self.csrf.check(self.request)
-        session_id = self.request.form.get("session") or None
+        session_id = self.request.form.get("session", "")[:64] or None
         try:
             self.auth.end_my_sessions(self.token, session_id)
         except AuthenticationFailed:
