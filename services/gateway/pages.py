@@ -77,14 +77,14 @@ def redirect(location: str, settings) -> Response:
 
 
 def safe_next(value) -> str:
-    """Where to go after logging in: only the portal's own file pages — ``/files`` (keeping a
-    valid sort order) or ``/files/<id>`` — and anything else is ``/files``.  The answer is
+    """Where to go after logging in: only the portal's own pages — ``/files`` (keeping a
+    valid sort order), ``/files/<id>`` or ``/account`` — and anything else is ``/files``.  The answer is
     rebuilt from known parts, so no scheme, host, ``//``, backslash or control character
     (however encoded) can get through."""
     if not isinstance(value, str) or len(value) > 200:
         return "/files"
     path, _, query = value.partition("?")
-    if FILE_PAGE.fullmatch(path) and not query:
+    if (FILE_PAGE.fullmatch(path) or path == "/account") and not query:
         return path
     if path != "/files":
         return "/files"
