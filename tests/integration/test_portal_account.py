@@ -151,6 +151,7 @@ def test_an_authenticator_app_replaces_the_sms_at_login(portal):
     assert "Gebruik uw authenticator-app" not in again.get("/code").text
     assert location_path(again.post("/code", {"code": fresh_code(secret, used)})) == "/files"
 
+    again.get("/account")  # the page with the form (the login renewed the CSRF token)
     removed = again.post("/account/app/remove", {"code": "000000"})
     assert removed.status_code == 401
     removed = again.post("/account/app/remove", {"code": fresh_code(secret, used)})
