@@ -2,7 +2,8 @@
 
 Every function takes the community ids of the session (resolved by auth, never
 taken from the browser); a file outside them does not exist as far as the caller
-can tell (NotFound, no bytes).
+can tell (NotFound, no bytes).  A file is gone (Gone, 410) from the moment it
+expires, whether or not the nightly retention run has removed it yet.
 """
 from __future__ import annotations
 
@@ -38,11 +39,16 @@ def _ids(file_ids) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
-def visible_files(db: Session, community_ids: list[str], *, sort: str = "date", descending: bool = True) -> list[File]:
-    column = SORTS.get(sort, File.published_at)
+def is_gone(file: File, now: datetime) -> bool:
+    return file.is_deleted or file.expires_at <= now
+
+
+def visible_files(db: Session, community_ids: list[str], *, now: datetime, sort: str = "name",
+                  descending: bool = False) -> list[File]:
+    column = SORTS.get(sort, File.name)
     order = column.desc() if descending else column.asc()
     return list(db.scalars(
-        select(File).where(File.community_id.in_(community_ids), File.deleted_at.is_(None))
+        select(File).where(File.community_id.in_(community_ids), File.deleted_at.is_(None), File.expires_at > now)
         .order_by(order, File.published_at.desc(), File.id)
     ))
 
@@ -54,10 +60,10 @@ def _owned(db: Session, community_ids: list[str], file_ids: list[str]) -> list[F
     return sorted(files, key=lambda f: file_ids.index(f.id))
 
 
-def link_status(db: Session, community_ids: list[str], file_id) -> File:
-    """The file an e-mail link points to; Gone once deleted."""
+def link_status(db: Session, community_ids: list[str], file_id, *, now: datetime) -> File:
+    """The file an e-mail link points to; Gone once deleted or expired."""
     (file,) = _owned(db, community_ids, _ids([file_id]))
-    if file.is_deleted:
+    if is_gone(file, now):
         raise Gone(GONE)
     return file
 
@@ -65,7 +71,7 @@ def link_status(db: Session, community_ids: list[str], file_id) -> File:
 def grant_download(db: Session, community_ids, file_ids, *, manager_id: str, login: str, now: datetime) -> list[dict]:
     """Record the download (clearing *Nieuw*) and say where the bytes are."""
     files = _owned(db, community_ids, _ids(file_ids))
-    if any(f.is_deleted or f.blob_key is None for f in files):
+    if any(is_gone(f, now) or f.blob_key is None for f in files):
         raise Gone(GONE)
     batch = str(uuid.uuid4())
     for file in files:
@@ -81,11 +87,12 @@ def grant_download(db: Session, community_ids, file_ids, *, manager_id: str, log
 
 def delete_by_manager(db: Session, community_ids, file_ids, *, login: str, now: datetime) -> list[File]:
     """Make the files unreachable for good; returns those newly deleted.  Their
-    ``blob_key`` stays until the blob is really gone (see ``remove_blobs``)."""
+    ``blob_key`` stays until the blob is really gone (see ``remove_blobs``).  An expired
+    file is left to the retention run: for the manager it is gone already."""
     files = _owned(db, community_ids, _ids(file_ids))
     deleted = []
     for file in files:
-        if file.is_deleted:
+        if is_gone(file, now):
             continue
         deleted.append(file)
         file.deleted_at = now

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.files.models import File, OutboxMessage
+from services.files.retention import expiry_moment
 from shared import contract, outbox
 from shared.blobs import BlobNotFound
 from shared.errors import InvalidInput, NotFound
@@ -83,7 +84,7 @@ def publish_file(
         shared_by=shared_by,
         blob_key=blob_key,
         published_at=now,
-        expires_at=now + timedelta(days=retention_days),
+        expires_at=expiry_moment(now, retention_days),
     )
     session.add(file)
     payload = contract.FILE_PUBLISHED.build(

@@ -6,20 +6,24 @@ try to claim a due date; the unique row of ``RetentionRun`` lets exactly one win
 and the ``retention_due`` event leaves through the outbox in that same
 transaction.  After downtime every missed date is claimed, oldest first.
 
-The run for a date works "as of" that date's due instant: files that will be
-deleted within REMINDER_DAYS and were not reminded yet are gathered per community
-into one ``files_expiring`` event; files past ``expires_at`` are deleted — first
-made unreachable (committed), then their blob removed; a blob that will not go
-keeps its key on the tombstone and is retried by the next run.  Every query reads
-only due rows, through partial indexes.  The run also sweeps the blob store of
-uploads that never became a file (``sweep_staged``).
+Expiry.  A file expires at the start of a local day (``expiry_moment``) and is
+gone for the manager from that moment (services.files.access), run or no run.
+
+The run for a date works "as of" that date's due instant: files that will expire
+within REMINDER_DAYS and were not reminded yet are gathered per community into one
+``files_expiring`` event (a file expiring at the midnight that starts day D+7 is
+reminded by the run of day D: seven days left, D to D+6); files past ``expires_at``
+— unreachable already — are deleted: marked (committed), then their blob removed; a
+blob that will not go keeps its key on the tombstone and is retried by the next
+run.  Every query reads only due rows, through partial indexes.  The run also sweeps the
+blob store of uploads that never became a file (``sweep_staged``).
 """
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 from services.files.models import File, OutboxMessage, RetentionLease, RetentionRun
 from shared import contract, outbox
 from shared.errors import InvalidInput
+from shared.formatting import LOCAL_ZONE
 
 log = logging.getLogger(__name__)
 SCHEDULE, MANUAL = "schedule", "manual"
@@ -36,6 +41,21 @@ BATCH = 500
 
 
 # --- when ------------------------------------------------------------------------------------
+
+def expiry_moment(published_at: datetime, retention_days: int, zone: ZoneInfo = LOCAL_ZONE) -> datetime:
+    """When a file stops being available: the start (00:00 in ``zone``, the calendar dates are
+    shown in) of the day ``retention_days`` after its publication date.  It is available the
+    rest of its publication day and through the whole of the day before expiry — exactly what
+    "beschikbaar tot en met" says — and never longer than ``retention_days``: should the clocks
+    go back in between, a file published in the first hour of its day would get more than
+    ``retention_days`` × 24 hours, so it expires one midnight earlier.  (Local midnight always
+    exists and is unambiguous in Europe/Brussels: its clocks change at 02:00 and 03:00.)"""
+    by_calendar = datetime.combine(local_date(published_at, zone) + timedelta(days=retention_days), time(0),
+                                   tzinfo=zone)
+    latest = published_at.astimezone(timezone.utc) + timedelta(days=retention_days)  # 24-hour days
+    by_hours = datetime.combine(local_date(latest, zone), time(0), tzinfo=zone)
+    return min(by_calendar.astimezone(timezone.utc), by_hours.astimezone(timezone.utc))
+
 
 def due_instant(run_date: date, at: time, zone: ZoneInfo) -> datetime:
     """The moment a date's run is due, as an aware datetime (wall clock in ``zone``)."""

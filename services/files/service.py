@@ -127,15 +127,16 @@ class FilesService:
         return session, [c["id"] for c in session["communities"]]
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
-    def list_my_files(self, session_token, sort="date", descending=True):
+    def list_my_files(self, session_token, sort="name", descending=False):
         _, communities = self._session(session_token)
-        files = access.visible_files(self.db, communities, sort=sort, descending=bool(descending))
+        files = access.visible_files(self.db, communities, now=self.clock.now(), sort=sort,
+                                     descending=bool(descending))
         return [access.portal_view(f) for f in files]
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
     def check_my_file(self, session_token, file_id):
         _, communities = self._session(session_token)
-        return access.portal_view(access.link_status(self.db, communities, file_id))
+        return access.portal_view(access.link_status(self.db, communities, file_id, now=self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
     def grant_download(self, session_token, file_ids):

@@ -94,7 +94,10 @@ def document(*, public_base_url: str, max_upload_bytes: int, retention_days: int
                         "name": {"type": "string"},
                         "size": {"type": "integer", "minimum": 1},
                         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                        "expires_at": {"type": "string", "format": "date-time"},
+                        "expires_at": {"type": "string", "format": "date-time",
+                                       "description": "when the file stops being available: 00:00 Europe/Brussels "
+                                                      "at the start of the day RETENTION_DAYS after publication "
+                                                      "(one day earlier if that would exceed RETENTION_DAYS × 24 h)"},
                     },
                 },
             },

@@ -4,7 +4,7 @@ files, deletions that make a file unreachable for good, and a record of each dow
 The session is resolved by auth (mocked here); the rules are files' own.
 """
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -124,8 +124,8 @@ def test_the_list_sorts_by_name_size_or_date_either_way(files, catalogue, sort, 
     assert names(files.list_my_files(SESSION, sort, descending)) == expected
 
 
-def test_the_default_order_is_newest_first(files, catalogue):
-    assert names(files.list_my_files(SESSION)) == ["c.csv", "a.csv", "b.csv"]
+def test_the_default_order_is_by_name_a_to_z_as_in_the_text(files, catalogue):
+    assert names(files.list_my_files(SESSION)) == ["a.csv", "b.csv", "c.csv"]
 
 
 def test_a_link_to_my_file_shows_it(files, catalogue):
@@ -247,3 +247,42 @@ def test_a_blob_that_will_not_go_keeps_its_key_for_a_retry_and_the_file_stays_un
     with pytest.raises(Gone):
         files.grant_download(SESSION, [file_id])
     assert downloads(session) == []
+
+
+# --- expiry: gone at its moment, whether or not the nightly run came ----------------------------
+
+EXPIRES = datetime(2026, 12, 25, 23, 0, tzinfo=timezone.utc)  # 26-12-2026 00:00 in Brussels: files of 26-11
+
+
+@pytest.mark.parametrize("offset, available", [(-1, True), (0, False), (1, False), (60 * 24 * 3, False)])
+def test_a_file_is_gone_from_its_moment_of_expiry_not_from_the_nightly_run(
+        files, session, clock, catalogue, offset, available):
+    a, b = catalogue["a.csv"], catalogue["b.csv"]
+    assert file_row(session, a).expires_at == EXPIRES == file_row(session, b).expires_at
+    clock.at = EXPIRES + timedelta(minutes=offset)  # no retention run at all
+
+    assert ("a.csv" in names(files.list_my_files(SESSION))) is available
+    if available:
+        assert files.check_my_file(SESSION, a)["name"] == "a.csv"
+        assert [g["id"] for g in files.grant_download(SESSION, [a])] == [a]
+        assert [g["id"] for g in files.grant_download(SESSION, [a, b])] == [a, b]  # a zip
+        assert len(downloads(session)) == 3
+    else:
+        with pytest.raises(Gone):
+            files.check_my_file(SESSION, a)
+        with pytest.raises(Gone):
+            files.grant_download(SESSION, [a])
+        with pytest.raises(Gone):
+            files.grant_download(SESSION, [a, b])  # a zip with an expired file in it: refused whole
+        assert downloads(session) == []
+        assert files.delete_my_files(SESSION, [a]) == {"deleted": 0}  # left to the retention run
+        assert file_row(session, a).deleted_at is None
+
+
+def test_a_file_of_a_later_day_stays_while_an_earlier_one_is_gone(files, session, blobs, clock, catalogue):
+    clock.at = datetime(2026, 11, 26, 23, 30, tzinfo=timezone.utc)  # 27-11 00:30 in Brussels: a day later
+    later = publish(files, blobs, clock, "later.csv")
+    assert file_row(session, later).expires_at == EXPIRES + timedelta(days=1)
+    clock.at = EXPIRES + timedelta(minutes=1)
+    assert names(files.list_my_files(SESSION)) == ["later.csv"]
+    assert files.check_my_file(SESSION, later)["name"] == "later.csv"

@@ -11,6 +11,7 @@ from services.files.service import FilesService
 from shared.blobs import FileBlobStore
 from shared.clock import FixedClock
 from shared.contract import FILES_EXPIRING, RETENTION_DUE
+from shared.formatting import last_day_nl
 from shared.settings import Settings
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -64,6 +65,38 @@ def test_a_dst_night_fires_exactly_once(night):
         last = due[-1] if due else last
         moment += timedelta(minutes=10)
     assert fired == [night]
+
+
+# --- the expiry moment ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("published, expires", [
+    (brussels(2026, 11, 10, 0, 30), brussels(2026, 12, 10, 0, 0)),   # just after midnight: 29 days 23.5 hours
+    (brussels(2026, 11, 10, 23, 59), brussels(2026, 12, 10, 0, 0)),  # just before midnight: 29 days and a minute
+    (brussels(2026, 10, 1, 12, 0), brussels(2026, 10, 31, 0, 0)),    # across the autumn change: 29 days 13 hours
+    (brussels(2026, 10, 10, 1, 30), brussels(2026, 11, 9, 0, 0)),    # autumn change ahead: exactly 30 × 24 hours
+    (brussels(2026, 10, 10, 0, 30), brussels(2026, 11, 8, 0, 0)),    # ... would be 30 days 30 minutes: a day less
+    (brussels(2027, 3, 28, 0, 30), brussels(2027, 4, 27, 0, 0)),     # spring change day, before 02:00
+    (brussels(2027, 3, 28, 23, 59), brussels(2027, 4, 27, 0, 0)),    # spring change day, evening
+    (brussels(2026, 10, 25, 0, 30), brussels(2026, 11, 23, 0, 0)),   # autumn change day, before it: 25-hour day
+    (datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc), brussels(2026, 11, 24, 0, 0)),  # 02:30 CEST, the first
+    (datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc), brussels(2026, 11, 24, 0, 0)),  # 02:30 CET, the second
+])
+def test_a_file_expires_at_the_start_of_a_brussels_day_within_thirty_days(published, expires):
+    moment = retention.expiry_moment(published, 30)
+    assert moment == expires and moment.tzinfo == timezone.utc
+    assert published < moment <= published + timedelta(days=30)
+
+
+def test_every_publication_moment_gets_a_midnight_at_most_thirty_days_on_and_at_least_the_29_days_before():
+    published = datetime(2026, 9, 20, 0, 0, tzinfo=timezone.utc)
+    while published < datetime(2027, 4, 20, tzinfo=timezone.utc):  # both changes of 2026-27, every 7 minutes
+        moment = retention.expiry_moment(published, 30)
+        local_expiry = moment.astimezone(BRUSSELS)
+        assert local_expiry.time() == time(0), published
+        assert moment - published <= timedelta(days=30), published
+        last_day = (local_expiry - timedelta(days=1)).date()
+        assert last_day - published.astimezone(BRUSSELS).date() in (timedelta(days=28), timedelta(days=29)), published
+        published += timedelta(minutes=7)
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -123,38 +156,47 @@ def events(session, event_type):
 
 
 def test_reminder_window_edges(files, session, blobs, clock):
-    file = publish(files, blobs, clock)  # expires 31-10 10:00 UTC (11:00 in Brussels)
-    run(files, clock, date(2026, 10, 23))  # as of 23-10 02:00: 8 days and some hours before
+    file = publish(files, blobs, clock)  # 1-10 12:00 in Brussels: available through 30-10, expires 31-10 00:00
+    run(files, clock, date(2026, 10, 23))  # eight days left (23-10 to 30-10)
     assert events(session, "files_expiring") == []
-    run(files, clock, date(2026, 10, 24))  # 7 days and 10 hours before: outside the window
-    assert events(session, "files_expiring") == []
-    run(files, clock, date(2026, 10, 25))  # 6 days and 10 hours before: inside
+    run(files, clock, date(2026, 10, 24))  # seven days left (24-10 to 30-10): REMINDER_DAYS before
     (reminder,) = events(session, "files_expiring")
     FILES_EXPIRING.parse(reminder)
     assert [f["file_id"] for f in reminder["files"]] == [file["id"]]
     assert reminder["files"][0]["downloaded"] is False
-    run(files, clock, date(2026, 10, 26))
+    assert last_day_nl(reminder["files"][0]["expires_at"]) == "30-10-2026"
+    run(files, clock, date(2026, 10, 25))
     assert len(events(session, "files_expiring")) == 1  # reminded once
 
 
-def test_exactly_seven_days_before_is_inside_the_window(files, session, blobs, clock):
-    as_of = retention.due_instant(date(2026, 10, 25), TWO_AM, BRUSSELS)
-    publish(files, blobs, clock, at=as_of + timedelta(days=7) - timedelta(days=30))
-    publish(files, blobs, clock, at=as_of + timedelta(days=7, seconds=1) - timedelta(days=30), name="b.csv")
-    run(files, clock, date(2026, 10, 25))
+def test_reminded_seven_days_before_expiry_across_a_dst_change(files, session, blobs, clock):
+    publish(files, blobs, clock, at=brussels(2026, 9, 27, 12, 0))  # expires 27-10 00:00 CET, after 25-10's change
+    run(files, clock, date(2026, 10, 19))
+    assert events(session, "files_expiring") == []
+    run(files, clock, date(2026, 10, 20))  # 20-10 to 26-10: seven days, one of them 25 hours long
     (reminder,) = events(session, "files_expiring")
-    assert [f["name"] for f in reminder["files"]] == ["a.csv"]
+    assert last_day_nl(reminder["files"][0]["expires_at"]) == "26-10-2026"
 
 
-def test_deleted_at_the_exact_expiry_instant_not_a_moment_before(files, session, blobs, clock):
-    as_of = retention.due_instant(date(2026, 11, 10), TWO_AM, BRUSSELS)
-    on_time = publish(files, blobs, clock, at=as_of - timedelta(days=30))
-    later = publish(files, blobs, clock, at=as_of - timedelta(days=30) + timedelta(microseconds=1), name="b.csv")
-    run(files, clock, date(2026, 11, 10))
+@pytest.mark.parametrize("published", [
+    brussels(2026, 11, 12, 0, 30),   # between midnight and the run: once deleted on the morning of its last day
+    brussels(2026, 11, 12, 1, 59),
+    brussels(2026, 11, 12, 12, 0),
+    brussels(2026, 11, 12, 23, 59),
+])
+def test_deleted_by_the_run_after_its_last_day_never_on_it(files, session, blobs, clock, published):
+    file = publish(files, blobs, clock, at=published)
+    row = session.get(File, file["id"])
+    assert row.expires_at == brussels(2026, 12, 12, 0, 0) and last_day_nl(row.expires_at) == "11-12-2026"
+    run(files, clock, date(2026, 12, 11))  # its last day, 02:00
     session.expire_all()
-    assert session.get(File, on_time["id"]).deleted_reason == "expired"
-    assert session.get(File, later["id"]).deleted_at is None
-    assert [e["file_id"] for e in events(session, "file_deleted")] == [on_time["id"]]
+    assert session.get(File, file["id"]).deleted_at is None
+    run(files, clock, date(2026, 12, 12))
+    session.expire_all()
+    deleted = session.get(File, file["id"])
+    assert deleted.deleted_reason == "expired"
+    assert deleted.expires_at <= deleted.deleted_at  # unreachable already when the run removed it
+    assert [e["file_id"] for e in events(session, "file_deleted")] == [file["id"]]
 
 
 def test_deletion_removes_the_blob_and_keeps_a_tombstone(files, session, blobs, clock):
