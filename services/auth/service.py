@@ -60,7 +60,8 @@ class AuthService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_recipient(self, community_id):
-        """Where a community's mail goes: the manager's address and login."""
+        """Where a community's mail goes: the manager's address and login, and whether the
+        manager has chosen an own password yet (what later e-mails may say about logging in)."""
         community = communities.get_community(self.db, community_id)
         manager = community.manager
         return {
@@ -69,6 +70,7 @@ class AuthService:
             "manager_id": manager.id,
             "email": manager.email,
             "login": manager.login,
+            "has_own_password": manager.password_hash is not None and not manager.password_is_initial,
         }
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)

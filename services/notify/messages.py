@@ -9,8 +9,6 @@ from pathlib import Path
 
 from shared.formatting import local, template_environment
 
-KIND_LABELS = {"periodic": "periodiek bestand", "adhoc": "mededeling"}
-
 env = template_environment(Path(__file__).parent / "templates", keep_trailing_newline=True)
 
 
@@ -35,10 +33,10 @@ def render_file_published(event: dict, recipient: dict, credentials: dict | None
     return render(
         "file_published",
         file=event,
-        kind_label=KIND_LABELS.get(event["kind"], event["kind"]),
         link=f"{settings.public_base_url}/files/{event['file_id']}",
         community_name=recipient["community_name"],
         credentials=credentials,
+        has_own_password=recipient["has_own_password"],
         operator=settings.operator_name,
         helpline=settings.helpline,
         retention_days=settings.retention_days,

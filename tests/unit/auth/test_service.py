@@ -144,3 +144,16 @@ def test_a_manager_with_an_own_password_gets_no_initial_one(auth, session):
     manager.password_hash, manager.password_is_initial = "$argon2id$own", False
     session.commit()
     assert auth.issue_initial_credentials("zonnedelen-gent", "file_published:1") is None
+
+
+def test_the_recipient_says_whether_the_manager_has_an_own_password(auth, session):
+    add(auth)
+    assert auth.get_recipient("zonnedelen-gent")["has_own_password"] is False  # nothing yet
+    auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    assert auth.get_recipient("zonnedelen-gent")["has_own_password"] is False  # only the e-mailed one
+    manager = session.query(Manager).one()
+    manager.password_hash, manager.password_is_initial = "$argon2id$own", False
+    session.commit()
+    recipient = auth.get_recipient("zonnedelen-gent")
+    assert recipient["has_own_password"] is True
+    assert recipient["email"] == recipient["login"] == "beheer@example.be"

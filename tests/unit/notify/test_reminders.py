@@ -25,7 +25,7 @@ def notify(open_session, mailer):
                              settings=Settings.load({"PUBLIC_BASE_URL": BASE_URL}))
     service.auth.get_recipient.return_value = {
         "community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent", "manager_id": "m1",
-        "email": "beheer@example.be", "login": "beheer@example.be",
+        "email": "beheer@example.be", "login": "beheer@example.be", "has_own_password": True,
     }
     return service
 
@@ -36,15 +36,16 @@ def expiring(*files):
 
 def entry(name, expires, downloaded):
     return {"file_id": str(uuid.uuid4()), "name": name, "size": 1_250_000,
-            "expires_at": f"{expires}T10:00:00+00:00", "downloaded": downloaded}
+            "expires_at": f"{expires}T23:00:00+00:00", "downloaded": downloaded}  # the next midnight in Brussels
 
 
 def test_one_reminder_lists_files_dates_and_what_was_never_downloaded(notify, mailer):
     notify.on_files_expiring(expiring(entry("oktober.csv", "2026-12-24", True), entry("november.csv", "2026-12-26", False)))
     (message,) = mailer.sent
     text = plain_text(message)
-    assert "oktober.csv (1,25 MB): verwijderd op 24-12-2026\n" in text
-    assert "november.csv (1,25 MB): verwijderd op 26-12-2026 (nog niet gedownload)" in text
+    assert "oktober.csv (1,25 MB): beschikbaar tot en met 24-12-2026\n" in text
+    assert "november.csv (1,25 MB): beschikbaar tot en met 26-12-2026 (nog niet gedownload)" in text
+    assert "Beschikbaar tot en met</th>" in html(message) and ">24-12-2026</td>" in html(message)
     assert links_in(message, BASE_URL) == [f"{BASE_URL}/files"]
     assert "nog niet" in html(message)
     assert "Wachtwoord" not in text

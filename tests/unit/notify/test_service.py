@@ -1,6 +1,6 @@
 import smtplib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -52,7 +52,7 @@ def notify(session, mailer, clock):
     service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings)
     service.auth.get_recipient.return_value = {
         "community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent", "manager_id": "m1",
-        "email": "beheer@example.be", "login": "beheer@example.be",
+        "email": "beheer@example.be", "login": "beheer@example.be", "has_own_password": False,
     }
     issued = iter([{"login": "beheer@example.be", "password": "abcd-efgh-jkmn-pqrs"}])
     service.auth.issue_initial_credentials.side_effect = lambda *args: next(issued, None)
@@ -63,7 +63,7 @@ def event(**overrides):
     fields = dict(
         file_id=str(uuid.uuid4()), community_id="zonnedelen-gent", name="correcties-2026-10.csv", size=1_250_000,
         sha256="a" * 64, kind="periodic", shared_by="Fluvius", published_at=NOW.isoformat(),
-        expires_at=(NOW + timedelta(days=30)).isoformat(),
+        expires_at="2026-12-25T23:00:00+00:00",  # 26-12 00:00 in Brussels
     )
     fields.update(overrides)
     return FILE_PUBLISHED.build(**fields)
@@ -77,7 +77,9 @@ def test_first_mail_carries_login_password_link_and_date(notify, mailer):
     assert "no-reply@energiepost.local" in message["From"]
     text = plain_text(message)
     assert f"{BASE_URL}/files/{published['file_id']}\n" in text
-    assert "26-12-2026" in text
+    assert "beschikbaar tot en met 25-12-2026." in text
+    assert "beschikbaar tot en met <strong>25-12-2026</strong>" in html(message)
+    assert "periodiek bestand" in text
     assert "1,25 MB" in text
     assert "078 35 35 34" in text
     assert credentials_in(message) == {"login": "beheer@example.be", "password": "abcd-efgh-jkmn-pqrs"}
@@ -88,7 +90,33 @@ def test_later_mails_carry_no_credentials(notify, mailer):
     notify.on_file_published(event())
     notify.on_file_published(event())
     assert [bool(credentials_in(m)) for m in mailer.sent] == [True, False]
-    assert "Wachtwoord" not in plain_text(mailer.sent[1])
+    assert "Wachtwoord:" not in plain_text(mailer.sent[1])
+    assert "abcd-efgh-jkmn-pqrs" not in plain_text(mailer.sent[1]) + html(mailer.sent[1])
+
+
+def test_a_manager_who_has_not_chosen_a_password_is_not_told_to_use_their_own(notify, mailer):
+    notify.on_file_published(event())
+    notify.on_file_published(event())  # the manager has not logged in yet
+    for body in (" ".join(plain_text(mailer.sent[1]).split()), html(mailer.sent[1])):
+        assert "eigen wachtwoord" in body and "uw eigen wachtwoord" not in body
+        assert "initiële wachtwoord uit onze eerste e-mail" in body
+        assert "Wachtwoord vergeten?" in body
+
+
+def test_a_manager_with_an_own_password_is_told_to_use_it(notify, mailer):
+    notify.on_file_published(event())
+    notify.auth.get_recipient.return_value["has_own_password"] = True  # logged in and chose one since
+    notify.on_file_published(event())
+    for body in (plain_text(mailer.sent[1]), html(mailer.sent[1])):
+        assert "Meld u aan met uw login en uw eigen wachtwoord." in body
+        assert "initiële" not in body
+
+
+def test_an_ad_hoc_file_is_called_ad_hoc_communicatie_with_its_size_in_bytes(notify, mailer):
+    notify.on_file_published(event(kind="adhoc", name="mededeling.pdf", size=512))
+    text = plain_text(mailer.sent[0])
+    assert "mededeling.pdf (512 B, ad-hoc communicatie)" in text
+    assert "512 B &middot; ad-hoc communicatie" in html(mailer.sent[0])
 
 
 def test_a_redelivered_event_sends_nothing_twice(notify, mailer, session):
