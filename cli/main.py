@@ -104,7 +104,7 @@ def publish(args) -> None:
     if response.status_code != 201:
         raise CliError(f"publish refused ({response.status_code}): {output.api_error(response)}")
     file = response.json()
-    output.published(file)
+    output.published(file, args.kind)
     print(file["id"])
 
 
@@ -142,7 +142,8 @@ def parser() -> argparse.ArgumentParser:
     pub = groups.add_parser("publish", help="publish a file for a community (prints its id last)")
     pub.add_argument("community_id")
     pub.add_argument("file")
-    pub.add_argument("--kind", choices=("periodic", "adhoc"), default="periodic")
+    pub.add_argument("--kind", choices=("periodic", "adhoc"), default="periodic",
+                     help="periodic: periodiek bestand (default); adhoc: ad-hoc communicatie")
     pub.add_argument("--shared-by", dest="shared_by")
     pub.set_defaults(handler=publish)
 

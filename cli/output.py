@@ -1,7 +1,9 @@
 """How the CLI prints things: short confirmations and aligned tables."""
 from __future__ import annotations
 
-from shared.formatting import date_nl, size_nl
+from datetime import datetime, timezone
+
+from shared.formatting import date_nl, kind_nl, last_day_nl, size_nl
 
 DELETION_REASONS = {"expired": "retention period ended", "manager": "deleted by the manager"}
 
@@ -27,27 +29,30 @@ def communities_table(communities: list[dict]) -> None:
     table(["ID", "NAME", "E-MAIL", "GSM"], [[c["id"], c["name"], c["email"], c["gsm"]] for c in communities])
 
 
-def files_table(files: list[dict]) -> None:
+def files_table(files: list[dict], now: datetime | None = None) -> None:
     if not files:
         print("no files")
         return
+    now = now or datetime.now(timezone.utc)
     rows = []
     for f in files:
         if f["deleted_at"]:
             reason = DELETION_REASONS.get(f["deleted_reason"], f["deleted_reason"] or "")
             status = f"verwijderd {date_nl(f['deleted_at'])} ({reason})"
+        elif datetime.fromisoformat(f["expires_at"]) <= now:
+            status = "expired (unreachable; the next retention run removes it)"
         elif f["first_downloaded_at"]:
             status = f"downloaded {date_nl(f['first_downloaded_at'])}"
         else:
             status = "new"
-        rows.append([f["id"], f["name"], size_nl(f["size"]), date_nl(f["published_at"]),
-                     date_nl(f["expires_at"]), status])
-    table(["ID", "NAME", "SIZE", "PUBLISHED", "EXPIRES", "STATUS"], rows)
+        rows.append([f["id"], f["name"], kind_nl(f["kind"]), size_nl(f["size"]), date_nl(f["published_at"]),
+                     last_day_nl(f["expires_at"]), status])
+    table(["ID", "NAME", "KIND", "SIZE", "PUBLISHED", "AVAILABLE THROUGH", "STATUS"], rows)
 
 
-def published(file: dict) -> None:
-    print(f"published {file['name']} ({size_nl(file['size'])}, sha256 {file['sha256']})")
-    print(f"available until {date_nl(file['expires_at'])}")
+def published(file: dict, kind: str) -> None:
+    print(f"published {file['name']} ({kind_nl(kind)}, {size_nl(file['size'])}, sha256 {file['sha256']})")
+    print(f"available through {last_day_nl(file['expires_at'])}")
 
 
 def api_error(response) -> str:

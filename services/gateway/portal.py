@@ -218,7 +218,7 @@ class Portal:
         if session is None:
             return self.to_login(self.request.full_path.rstrip("?") if selected is None else f"/files/{selected}")
         args = self.request.args
-        sort = args.get("sort") if args.get("sort") in pages.SORT_FIELDS else "date"
+        sort = args.get("sort") if args.get("sort") in pages.SORT_FIELDS else "name"  # as the text: Naam, A to Z
         direction = args.get("dir") if args.get("dir") in pages.DIRECTIONS else ("desc" if sort == "date" else "asc")
         descending = direction == "desc"
         files = self.files.list_my_files(self.cookie(pages.SESSION), sort, descending)

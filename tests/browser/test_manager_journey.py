@@ -89,6 +89,11 @@ def test_from_the_email_to_a_verified_download_and_a_deletion(system, browser, s
     assert row.locator('input[name="file"]').is_checked()
     assert "correcties-2026-10.csv" in row.inner_text() and "Nieuw" in row.inner_text()
     assert "Aantal bestanden: 1" in page.locator(".totals").inner_text().replace("\n", " ")
+    assert page.get_by_role("heading", name="Direct bestanden", level=1).is_visible()
+    assert page.get_by_role("columnheader", name="Beschikbaar tot en met").is_visible()  # wide: its own column
+    assert page.get_by_role("columnheader", name="Gedeeld door").is_visible()
+    assert not row.get_by_text("Gedeeld door Fluvius").is_visible()  # not twice on a wide screen
+    assert row.get_by_text("periodiek bestand", exact=True).is_visible()
     screenshot(page, "05-files")
 
     # 5. DOWNLOAD: the same bytes as published.
@@ -127,8 +132,37 @@ def test_from_the_email_to_a_verified_download_and_a_deletion(system, browser, s
     assert file_id in link
 
 
+LONG_NAME = "mededeling-netbeheerder-2026_oktober-correcties.csv"
+# The characters before each line break inside an element: where the browser wrapped its text.
+LINE_BREAKS = """(element) => {
+  const breaks = [], range = document.createRange();
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  let top = null, previous = null;
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (let i = 0; i < node.length; i++) {
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      const rect = range.getBoundingClientRect();
+      if (!rect.width) { continue; }
+      if (top !== null && rect.top > top + 2) { breaks.push(previous); }
+      top = rect.top; previous = node.data[i];
+    }
+  }
+  return breaks;
+}"""
+
+
 def test_the_list_reads_well_on_a_phone(system, browser, screenshot, tmp_path):
     env = system
+    assert cli(env, "community", "add", "zonnedelen-gent", "--name", "Zonnedelen Gent",
+               "--email", "beheer@example.be", "--gsm", "0470 12 34 56").returncode == 0
+    for name, kind in (("correcties-2026-10.csv", "periodic"), (LONG_NAME, "adhoc")):
+        (tmp_path / name).write_text(CONTENT)
+        assert cli(env, "publish", "zonnedelen-gent", str(tmp_path / name), "--kind", kind).returncode == 0
+    mails = MailSink.messages_in(Path(env["DATA_DIR"]) / "mail", wait_for=2)
+    credentials = credentials_in(mails[0])
+    last_day = re.search(r"beschikbaar tot en met (\S+)\.", mails[1].get_body(("plain",)).get_content()).group(1)
+
     page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
     page.goto(env["PUBLIC_BASE_URL"] + "/login")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -139,6 +173,39 @@ def test_the_list_reads_well_on_a_phone(system, browser, screenshot, tmp_path):
         order.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
     order = order[order.index("Naar de inhoud"):]  # from the top of the page (the skip link)
     assert order.index("login") < order.index("password") < order.index("Wachtwoord vergeten?") < order.index("Login")
+
+    page.get_by_label("Login").fill(credentials["login"])
+    page.get_by_label("Wachtwoord").fill(credentials["password"])
+    page.get_by_role("button", name="Login").click()
+    page.get_by_label("Nieuw wachtwoord").fill("de zon schijnt op het dak van de school")
+    page.get_by_label("Herhaal het nieuwe wachtwoord").fill("de zon schijnt op het dak van de school")
+    page.get_by_role("button", name="Wachtwoord opslaan").click()
+    page.get_by_role("heading", name="Sms-verificatiecode").wait_for()
+    assert page.get_by_text("Vul hieronder de actuele verificatiecode in zoals u deze heeft ontvangen via sms.",
+                            exact=True).is_visible()
+    assert page.get_by_text("Verstuurd naar +32 ••• •• 56", exact=True).is_visible()
+    wait_until(lambda: len(sms_codes(env)) == 1, message="the SMS with the code")
+    screenshot(page, "10-sms-code-phone")
+    page.get_by_label("Verificatiecode").fill(sms_codes(env)[-1])
+    page.get_by_role("button", name="Login").click()
+
+    # "Direct bestanden" / "Mijn ontvangen bestanden", by name, every fact of every file on screen.
+    page.get_by_role("heading", name="Mijn ontvangen bestanden").wait_for()
+    assert page.get_by_role("heading", name="Direct bestanden", level=1).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.locator(".table-scroll").evaluate("e => e.scrollWidth <= e.clientWidth")  # nothing off to the side
+    sorted_by = page.locator('thead a[aria-current="true"]')
+    assert sorted_by.is_visible() and sorted_by.inner_text().startswith("Naam ▲")  # the sort mark on Naam
+    rows = page.locator("table.files tbody tr")
+    assert [rows.nth(i).locator("label").inner_text() for i in range(2)] == ["correcties-2026-10.csv", LONG_NAME]
+    for i, kind in enumerate(("periodiek bestand", "ad-hoc communicatie")):
+        row = rows.nth(i)
+        for fact in (kind, "Gedeeld door Fluvius", f"Beschikbaar tot en met {last_day}"):
+            assert row.get_by_text(fact, exact=True).is_visible(), fact
+        assert row.locator("td.num").is_visible() and row.locator("td.date").first.is_visible()
+    breaks = rows.nth(1).locator("label").evaluate(LINE_BREAKS)
+    assert breaks and set(breaks) <= {"-", "_", "."}, breaks  # wrapped, and only after - _ .
+    screenshot(page, "11-files-phone")
 
 
 def test_the_reset_link_keeps_its_token_after_the_hash_and_the_page_posts_it(system, browser, screenshot, tmp_path):
@@ -163,7 +230,7 @@ def test_the_reset_link_keeps_its_token_after_the_hash_and_the_page_posts_it(sys
     page.goto(link)  # portal.js posts the token from the fragment, and drops it from the address
     page.get_by_text("Voor de login beheer@example.be.").wait_for()
     assert page.url == base + "/reset"
-    screenshot(page, "10-reset-from-link")
+    screenshot(page, "12-reset-from-link")
     page.get_by_label("Nieuw wachtwoord").fill("de zon schijnt op het dak van de school")
     page.get_by_label("Herhaal het nieuwe wachtwoord").fill("de zon schijnt op het dak van de school")
     page.get_by_role("button", name="Wachtwoord opslaan").click()

@@ -48,6 +48,7 @@ def test_publish_twice_through_make_run_and_the_cli_then_download(running_system
     for kind in ("periodic", "adhoc"):
         published = cli(environment, "publish", "zonnedelen-gent", str(document), "--kind", kind)
         assert published.returncode == 0, published.stderr
+        assert "available through " in published.stdout
         ids.append(published.stdout.strip().splitlines()[-1])
         assert re.fullmatch(r"[0-9a-f-]{36}", ids[-1])
         MailSink.messages_in(Path(environment["DATA_DIR"]) / "mail", wait_for=len(ids))
@@ -62,6 +63,8 @@ def test_publish_twice_through_make_run_and_the_cli_then_download(running_system
 
     listed = cli(environment, "files", "list", "zonnedelen-gent")
     assert listed.returncode == 0 and all(file_id in listed.stdout for file_id in ids)
+    assert "periodiek bestand" in listed.stdout and "ad-hoc communicatie" in listed.stdout  # the text's words
+    assert listed.stdout.count(" 49 B ") == 2 and "AVAILABLE THROUGH" in listed.stdout
 
     unknown = cli(environment, "publish", "onbekend", str(document))
     assert unknown.returncode != 0 and "unknown community" in unknown.stderr

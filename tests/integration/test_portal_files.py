@@ -3,19 +3,20 @@ the list, downloads, authorisation between communities, deleting, and no way to 
 import io
 import re
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 import pytest
 import requests
 
+from services.files.models import File
 from shared.errors import NotFound
 from shared.formatting import date_nl
 from tests.support.portal import (  # noqa: F401  (portal is a fixture)
     OWN_PASSWORD, error_text, file_rows, info_text, location_path, portal, totals,
 )
 from tests.support.blobstores import BACKENDS
-from tests.support.sinks import links_in
+from tests.support.sinks import links_in, plain_text
 from tests.support.system import ingest, rpc, stored_blobs
 
 CSV = b"ean;afname\n541448;12,5\n"  # the default content tests.support.system.ingest publishes
@@ -23,38 +24,52 @@ CSV = b"ean;afname\n541448;12,5\n"  # the default content tests.support.system.i
 
 # --- 6. "Mijn ontvangen bestanden" ---------------------------------------------------------------
 
-def test_the_list_shows_the_files_newest_first_sortable_with_the_linked_one_selected(portal):
+def test_the_list_opens_by_name_as_in_the_text_sortable_with_the_linked_one_selected(portal):
     user = portal.full_login()
     first = user.file_id
-    big = portal.publish(filename="b-mededeling.pdf", content=b"x" * 2_340_000, data={"kind": "adhoc"})
-    mid = portal.publish(filename="a-overzicht.csv", content=b"y" * 1_000_000)
+    big = portal.publish(filename="mededeling-netbeheer_2026.pdf", content=b"x" * 2_340_000, data={"kind": "adhoc"})
+    mid = portal.publish(filename="a-overzicht.csv", content=b"y" * 999_999)
     today = date_nl(datetime.now(timezone.utc))
+    mailed = {link.rsplit("/", 1)[1]: re.search(r"beschikbaar tot en met (\S+)\.", plain_text(mail)).group(1)
+              for mail in portal.mails_to(user.login, 3) for link in links_in(mail, portal.base_url)}
 
     page = user.client.files_page()
-    assert "<h1>Mijn ontvangen bestanden</h1>" in page.text
+    assert '<h1 class="title-block">Direct bestanden</h1>\n<h2 class="subtitle">Mijn ontvangen bestanden</h2>' \
+        in page.text
+    assert ('<a href="/files?sort=name&amp;dir=desc" aria-current="true">Naam <span aria-hidden="true">▲</span>'
+            in page.text)  # the sort mark on Naam, as in the text
+    assert "<th scope=\"col\" class=\"wide\">Beschikbaar tot en met</th>" in page.text
+    assert "mededeling-<wbr>netbeheer_<wbr>2026.<wbr>pdf" in page.text  # may wrap at - _ . first
     rows = user.client.rows()
-    assert [r.id for r in rows] == [mid, big, first]
-    assert [r.name for r in rows] == ["a-overzicht.csv", "b-mededeling.pdf", "correcties-2026-10.csv"]
-    assert [r.size for r in rows] == ["1,00 MB", "2,34 MB", "0,00 MB"]
+    assert [r.id for r in rows] == [mid, first, big]  # Naam, A to Z
+    assert [r.name for r in rows] == ["a-overzicht.csv", "correcties-2026-10.csv", "mededeling-netbeheer_2026.pdf"]
+    assert [r.size for r in rows] == ["1,00 MB", "23 B", "2,34 MB"]  # never "0,00 MB", never "1000,00 kB"
     assert all(r.is_new for r in rows)
     assert {r.published for r in rows} == {today} and re.fullmatch(r"[1-9]\d?-[1-9]\d?-\d{4}", today)
-    assert all(re.fullmatch(r"[1-9]\d?-[1-9]\d?-\d{4}", r.expires) for r in rows)
+    assert {r.id: r.expires for r in rows} == mailed  # the e-mail's "tot en met" date, written the same way
     assert {r.shared_by for r in rows} == {"Fluvius"}
+    assert [r.facts for r in rows] == [
+        [kind, "Gedeeld door Fluvius", f"Beschikbaar tot en met {mailed[r.id]}"]
+        for r, kind in zip(rows, ["periodiek bestand", "periodiek bestand", "ad-hoc communicatie"])]
     assert not any(r.checked or r.highlighted for r in rows)
     assert totals(page.text) == {"Aantal bestanden:": "3", "Totale grootte:": "3,34 MB"}
 
     orders = {
-        "?sort=name&dir=asc": [mid, big, first],
-        "?sort=name&dir=desc": [first, big, mid],
+        "?sort=name&dir=asc": [mid, first, big],
+        "?sort=name&dir=desc": [big, first, mid],
         "?sort=size&dir=asc": [first, mid, big],
         "?sort=size&dir=desc": [big, mid, first],
         "?sort=date&dir=asc": [first, big, mid],
         "?sort=date&dir=desc": [mid, big, first],
-        "?sort=nonsense": [mid, big, first],  # unknown: newest first
-        "?sort=name": [mid, big, first],  # names A to Z by default
+        "?sort=nonsense": [mid, first, big],  # unknown: by name
+        "?sort=name": [mid, first, big],  # names A to Z by default
+        "?sort=date": [mid, big, first],  # dates newest first by default
     }
     assert {query: [r.id for r in user.client.rows(query)] for query in orders} == orders
     assert 'href="/files?sort=name&amp;dir=desc"' in user.client.files_page("?sort=name&dir=asc").text
+    by_date = user.client.files_page("?sort=date").text
+    assert '<a href="/files?sort=date&amp;dir=asc" aria-current="true">Geplaatst op <span aria-hidden="true">▼' \
+        in by_date and '<a href="/files?sort=name&amp;dir=asc">Naam</a>' in by_date
 
     linked = user.client.get(f"/files/{big}")
     assert linked.status_code == 200
@@ -130,6 +145,34 @@ def test_downloads_give_the_exact_bytes_alone_or_zipped_and_clear_new(portal):
     assert not any(r.is_new for r in client.rows())
     listed = rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
     assert all(f["first_downloaded_at"] for f in listed)
+
+
+# --- 7b. retention at access ---------------------------------------------------------------------
+
+def test_a_file_past_its_expiry_is_gone_at_once_without_waiting_for_the_nightly_run(portal, open_session):
+    user = portal.full_login()
+    lapsed, kept = user.file_id, portal.publish(filename="blijft.csv", content=b"blijft\n")
+    files_db = open_session("files")
+    now = datetime.now(timezone.utc)
+    files_db.get(File, lapsed).expires_at = now - timedelta(minutes=1)  # as if its last day just ended
+    files_db.get(File, kept).expires_at = now + timedelta(minutes=5)
+    files_db.commit()
+    client = user.client
+
+    assert [r.id for r in client.rows()] == [kept]
+    (link,) = links_in(portal.mails_to(user.login)[0], portal.base_url)
+    gone = client.http.get(link, allow_redirects=False)
+    assert gone.status_code == 410 and "niet meer beschikbaar" in gone.text
+    single = client.download(lapsed)
+    assert single.status_code == 410 and CSV not in single.content
+    zipped = client.download(kept, lapsed)
+    assert zipped.status_code == 410 and zipped.headers["Content-Type"].startswith("text/html")
+    assert client.download(kept).content == b"blijft\n"
+
+    files_db.expire_all()
+    row = files_db.get(File, lapsed)
+    assert row.deleted_at is None and row.first_downloaded_at is None  # no run came, nothing was handed out
+    assert CSV in blob_contents(portal.config).values()  # the nightly run removes what is unreachable already
 
 
 # --- 8. authorisation between communities --------------------------------------------------------

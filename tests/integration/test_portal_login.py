@@ -442,3 +442,28 @@ def test_no_password_code_or_token_in_the_service_logs(portal, caplog):
     for what, secret in secrets.items():
         for form in {secret, quote_plus(secret)}:
             assert form not in logged, f"the {what} appears in the log"
+
+
+# --- 14. the text's own words -------------------------------------------------------------------
+
+def test_the_code_page_says_the_texts_sentence_and_later_mails_know_whether_a_password_was_chosen(portal):
+    portal.publish()
+    credentials = portal.credentials()
+    portal.publish(filename="tweede.csv")  # the manager has not logged in yet
+    before = " ".join(plain_text(portal.mails_to(credentials["login"], 2)[1]).split())
+    assert "uw eigen wachtwoord" not in before
+    assert "het initiële wachtwoord uit onze eerste e-mail" in before and "Wachtwoord vergeten?" in before
+
+    client = portal.client()
+    client.get("/login")
+    portal.login_with_initial_password(client, credentials)
+    chosen = client.post("/password/new", {"new_password": OWN_PASSWORD, "new_password_confirm": OWN_PASSWORD})
+    assert location_path(chosen) == "/code"
+    page = client.get("/code").text
+    assert ('<p class="lead">Vul hieronder de actuele verificatiecode in zoals u deze heeft ontvangen via sms.</p>'
+            in page)
+    assert '<p class="sent-to">Verstuurd naar +32 ••• •• 56</p>' in page  # the masked number, on its own line
+
+    portal.publish(filename="derde.csv")  # an own password now
+    after = " ".join(plain_text(portal.mails_to(credentials["login"], 3)[2]).split())
+    assert "Meld u aan met uw login en uw eigen wachtwoord." in after and "initiële" not in after

@@ -62,6 +62,7 @@ class Row:
 
     id: str
     name: str
+    facts: list[str]  # the lines under the name: the kind, the community, and on a phone the columns left out
     is_new: bool
     size: str
     published: str
@@ -78,10 +79,12 @@ def file_rows(page: str) -> list[Row]:
         cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
                  for c in re.findall(r"<td[^>]*>(.*?)</td>", "<td>" + body, re.S)[1:]]
         checkbox = re.search(r'<input type="checkbox" name="file" value="([^"]+)"[^>]*>', body).group(0)
-        name = html.unescape(re.search(r'<label for="file-[^"]+" class="name">(.*?)</label>', body, re.S).group(1))
+        label = re.search(r'<label for="file-[^"]+" class="name">(.*?)</label>', body, re.S).group(1)
+        facts = re.search(r'<span class="facts">(.*?)</span></td>', body, re.S).group(1)
         rows.append(Row(
             id=re.search(r'value="([^"]+)"', checkbox).group(1),
-            name=name,
+            name=html.unescape(label.replace("<wbr>", "")),
+            facts=[html.unescape(fact) for fact in re.findall(r"<span[^>]*>(.*?)</span>", facts)],
             is_new='<small class="badge">Nieuw</small>' in body,
             size=cells[1], published=cells[2], shared_by=cells[3], expires=cells[4],
             checked=" checked" in checkbox,
