@@ -172,7 +172,7 @@ def test_a_file_past_its_expiry_is_gone_at_once_without_waiting_for_the_nightly_
     files_db.expire_all()
     row = files_db.get(File, lapsed)
     assert row.deleted_at is None and row.first_downloaded_at is None  # no run came, nothing was handed out
-    assert CSV in blob_contents(portal.config).values()  # the nightly run removes what is unreachable already
+    assert CSV in stored_blobs(portal.config).values()  # the nightly run removes what is unreachable already
 
 
 # --- 8. authorisation between communities --------------------------------------------------------
