@@ -457,13 +457,16 @@ def test_the_code_page_says_the_texts_sentence_and_later_mails_know_whether_a_pa
     client = portal.client()
     client.get("/login")
     portal.login_with_initial_password(client, credentials)
+    seen = len(portal.sms_sink.messages())
     chosen = client.post("/password/new", {"new_password": OWN_PASSWORD, "new_password_confirm": OWN_PASSWORD})
     assert location_path(chosen) == "/code"
     page = client.get("/code").text
     assert ('<p class="lead">Vul hieronder de actuele verificatiecode in zoals u deze heeft ontvangen via sms.</p>'
             in page)
     assert '<p class="sent-to">Verstuurd naar +32 ••• •• 56</p>' in page  # the masked number, on its own line
+    _, verified = portal.enter_code(client, seen)
+    assert location_path(verified) == "/files"
 
-    portal.publish(filename="derde.csv")  # an own password now
+    portal.publish(filename="derde.csv")  # an own password now (it holds once the code is verified)
     after = " ".join(plain_text(portal.mails_to(credentials["login"], 3)[2]).split())
     assert "Meld u aan met uw login en uw eigen wachtwoord." in after and "initiële" not in after
