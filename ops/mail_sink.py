@@ -21,7 +21,6 @@ commands with a temporary failure (451) and saves nothing, so that tests can
 prove a sender retries.
 """
 
-import argparse
 import asyncio
 import datetime
 import os
@@ -30,6 +29,8 @@ import signal
 import sys
 
 from aiosmtpd.smtp import SMTP
+
+from ops.sinks import sink_arguments
 
 TEMP_FAILURE = "451 4.3.0 Temporary failure (simulated by mail sink)"
 
@@ -107,19 +108,9 @@ async def serve(host, port, directory, fail_first):
         # Open client sessions are cancelled by asyncio.run() on the way out.
 
 
-def parse_args(argv=None):
-    env = os.environ
-    parser = argparse.ArgumentParser(prog="python -m ops.mail_sink", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default=env.get("MAIL_SINK_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=env.get("MAIL_SINK_PORT", "1025"))
-    parser.add_argument("--dir", default=env.get("MAIL_SINK_DIR", os.path.join("var", "mail")))
-    parser.add_argument("--fail-first", type=int, default=0, metavar="N",
-                        help="answer the first N DATA commands with 451")
-    return parser.parse_args(argv)
-
-
 def main(argv=None):
-    args = parse_args(argv)
+    args = sink_arguments("mail", __doc__, argv, port=1025, target=("--dir", os.path.join("var", "mail")),
+                          fails="DATA commands with 451")
     try:
         asyncio.run(serve(args.host, args.port, args.dir, max(args.fail_first, 0)))
     except OSError as exc:
