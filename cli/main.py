@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from cli import output
-from cli.upload import MultipartBody, ProgressBar, check_local_file
+from cli.upload import ProgressBar, check_local_file, upload_body
 from shared.errors import DomainError
 from shared.rpc import RpcClient
 from shared.settings import PROJECT_ROOT, dev_ingest_key, mask_password
@@ -87,20 +87,20 @@ def publish(args) -> None:
     problem = check_local_file(path)
     if problem:
         raise CliError(problem)
-    body = MultipartBody(path, {"kind": args.kind, "shared_by": args.shared_by}, ProgressBar(f"uploading {path.name}"))
     url = f"{api_url()}/api/v1/communities/{args.community_id}/files"
-    try:
-        response = requests.post(
-            url, data=body, timeout=(10, 600),
-            headers={"Authorization": f"Bearer {ingest_key()}", "Content-Type": body.content_type},
-        )
-    except requests.ConnectionError as exc:
-        raise CliError(
-            f"the upload to {api_url()} failed ({type(exc).__name__}); is the system running? "
-            "(a very large file may also have been refused before it was sent)"
-        ) from None
-    finally:
-        body.close()
+    with path.open("rb") as handle:
+        body = upload_body(handle, path.name, {"kind": args.kind, "shared_by": args.shared_by},
+                           ProgressBar(f"uploading {path.name}"))
+        try:
+            response = requests.post(
+                url, data=body, timeout=(10, 600),
+                headers={"Authorization": f"Bearer {ingest_key()}", "Content-Type": body.content_type},
+            )
+        except requests.ConnectionError as exc:
+            raise CliError(
+                f"the upload to {api_url()} failed ({type(exc).__name__}); is the system running? "
+                "(a very large file may also have been refused before it was sent)"
+            ) from None
     if response.status_code != 201:
         raise CliError(f"publish refused ({response.status_code}): {output.api_error(response)}")
     file = response.json()

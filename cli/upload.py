@@ -1,77 +1,26 @@
 """Streaming a file to the ingest API as multipart/form-data, with progress.
 
-``requests`` would read a file given as ``files=`` into memory; this body is read
-in chunks as it is sent and knows its length up front (so the gateway gets a
-Content-Length and can refuse an oversized file before reading it).
+``requests`` would read a file given as ``files=`` into memory; requests-toolbelt's
+``MultipartEncoder`` reads it in chunks as it is sent and knows the body's length up
+front (so the gateway gets a Content-Length and can refuse an oversized file before
+reading it).  The file name goes as UTF-8 in ``filename="..."`` (HTML5 / RFC 7578).
 """
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
-CHUNK = 1024 * 1024
-
-
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
 
 
-class MultipartBody:
-    """A file-like request body: form fields, then the file, then the closing boundary."""
-
-    def __init__(self, path: Path, fields: dict[str, str], on_progress=None):
-        self.boundary = "energiepost-" + secrets.token_hex(16)
-        self.path = path
-        self.file_size = path.stat().st_size
-        self.on_progress = on_progress or (lambda sent, total: None)
-        head = b"".join(
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-            for name, value in fields.items()
-            if value is not None
-        )
-        name = path.name
-        disposition = f'form-data; name="file"; filename="{_quoted(name)}"'
-        if not name.isascii():
-            disposition += f"; filename*=UTF-8''{quote(name)}"
-        head += (
-            f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        self._parts = [head, None, f"\r\n--{self.boundary}--\r\n".encode()]
-        self._length = len(head) + self.file_size + len(self._parts[2])
-        self._file = open(path, "rb")
-        self._part = 0
-        self._sent_file = 0
-
-    @property
-    def content_type(self) -> str:
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self, _size: int = -1) -> bytes:
-        """The next piece of the body (http.client sends whatever size it gets)."""
-        while self._part < 3:
-            if self._part == 1:
-                chunk = self._file.read(CHUNK)
-                if chunk:
-                    self._sent_file += len(chunk)
-                    self.on_progress(self._sent_file, self.file_size)
-                    return chunk
-                self._part += 1
-                continue
-            data = self._parts[self._part]
-            self._part += 1
-            return data
-        return b""
-
-    def close(self) -> None:
-        self._file.close()
+def upload_body(handle, name: str, fields: dict[str, str | None], on_progress) -> MultipartEncoderMonitor:
+    """The request body: the fields that have a value, then the open file ``handle`` as field
+    'file'; ``on_progress(sent, total)`` after each piece (its ``content_type`` goes in the header)."""
+    parts = [(key, value) for key, value in fields.items() if value is not None]
+    encoder = MultipartEncoder(parts + [("file", (name, handle, "application/octet-stream"))])
+    return MultipartEncoderMonitor(encoder, lambda monitor: on_progress(monitor.bytes_read, monitor.len))
 
 
 class ProgressBar:
@@ -82,12 +31,13 @@ class ProgressBar:
         self.stream = stream
         self.enabled = stream.isatty()
         self._last = 0.0
+        self._done = None
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.1 and done < total):
+        if not self.enabled or done == self._done or (now - self._last < 0.1 and done < total):
             return
-        self._last = now
+        self._last, self._done = now, done
         fraction = done / total if total else 1.0
         width = 30
         filled = int(width * fraction)
