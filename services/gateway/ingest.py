@@ -17,6 +17,8 @@ from shared.errors import DomainError, InvalidInput, PayloadTooLarge
 from shared.filenames import clean_filename
 
 FORM_OVERHEAD = 64 * 1024  # room for the multipart framing and the small fields
+DEFAULT_KIND = "periodic"
+PUBLISHED_FIELDS = ("id", "name", "size", "sha256", "expires_at")  # of the published file, in the 201 answer
 
 
 class LengthRequired(DomainError):
@@ -99,5 +101,5 @@ def receive_upload(request, *, blobs, max_bytes: int) -> Upload:
     finally:
         if parser.writer is not None:
             parser.writer.abort()  # no-op once committed
-    return Upload(blob=blob, filename=parser.filename, kind=form.get("kind") or "periodic",
+    return Upload(blob=blob, filename=parser.filename, kind=form.get("kind") or DEFAULT_KIND,
                   shared_by=form.get("shared_by"))

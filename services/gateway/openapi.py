@@ -1,5 +1,28 @@
-"""The ingest API's OpenAPI document, served at /api/v1/openapi.json."""
+"""The ingest API's OpenAPI document, served at /api/v1/openapi.json.
+
+Built from what the handlers check: the community id pattern, the file kinds, the
+file name and `shared_by` limits, the maximum upload size, and each error's status
+and code (tests validate it with openapi-spec-validator and answer every status).
+"""
 from __future__ import annotations
+
+from services.auth.contacts import COMMUNITY_ID
+from services.files.publishing import MAX_SHARED_BY
+from services.gateway.dependencies import Unauthorized
+from services.gateway.ingest import DEFAULT_KIND, PUBLISHED_FIELDS, LengthRequired, UploadStalled
+from shared import filenames
+from shared.contract import FILE_KINDS
+from shared.errors import InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
+
+INGEST_ERRORS = (
+    (InvalidInput, "invalid input: an empty file, a bad file name, kind or shared_by, a malformed body"),
+    (Unauthorized, "missing or invalid API key"),
+    (NotFound, "unknown community"),
+    (UploadStalled, "the upload stalled: no data arrived for REQUEST_IDLE_SECONDS"),
+    (LengthRequired, "no Content-Length: chunked uploads are not accepted"),
+    (PayloadTooLarge, "the file is larger than the maximum"),
+    (ServiceUnavailable, "a service did not answer in time; retry later"),
+)
 
 _ERROR = {
     "type": "object",
@@ -11,12 +34,27 @@ _ERROR = {
     },
 }
 
+_PUBLISHED_FILE = {
+    "id": {"type": "string", "format": "uuid"},
+    "name": {"type": "string"},
+    "size": {"type": "integer", "minimum": 1},
+    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    "expires_at": {"type": "string", "format": "date-time",
+                   "description": "when the file stops being available: 00:00 Europe/Brussels at the start of the day "
+                                  "RETENTION_DAYS after publication (one day earlier if that would exceed "
+                                  "RETENTION_DAYS × 24 h)"},
+}
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+def _json(schema: str) -> dict:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
 
 
 def document(*, public_base_url: str, max_upload_bytes: int, retention_days: int) -> dict:
+    errors = {
+        str(error.status): {"description": f"{description} (error `{error.code}`)", "content": _json("Error")}
+        for error, description in INGEST_ERRORS
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -40,7 +78,7 @@ def document(*, public_base_url: str, max_upload_bytes: int, retention_days: int
                             "name": "community_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"},
+                            "schema": {"type": "string", "pattern": COMMUNITY_ID.pattern},
                         }
                     ],
                     "requestBody": {
@@ -56,27 +94,20 @@ def document(*, public_base_url: str, max_upload_bytes: int, retention_days: int
                                             "format": "binary",
                                             "description": (
                                                 f"the file (1 to {max_upload_bytes} bytes); its filename is shown "
-                                                "to the manager: no path, no control characters, at most 255 characters"
+                                                "to the manager: no path, no control characters, at most "
+                                                f"{filenames.MAX_LENGTH} characters"
                                             ),
                                         },
-                                        "kind": {"type": "string", "enum": ["periodic", "adhoc"], "default": "periodic"},
-                                        "shared_by": {"type": "string", "maxLength": 100},
+                                        "kind": {"type": "string", "enum": list(FILE_KINDS), "default": DEFAULT_KIND},
+                                        "shared_by": {"type": "string", "maxLength": MAX_SHARED_BY},
                                     },
                                 }
                             }
                         },
                     },
                     "responses": {
-                        "201": {
-                            "description": "published; the manager is being notified",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublishedFile"}}},
-                        },
-                        "400": _error("invalid input (empty file, bad filename, bad kind, malformed body)"),
-                        "401": _error("missing or invalid API key"),
-                        "404": _error("unknown community"),
-                        "411": _error("no Content-Length"),
-                        "413": _error("file larger than the maximum"),
-                        "503": _error("a service did not answer in time; retry later"),
+                        "201": {"description": "published; the manager is being notified", "content": _json("PublishedFile")},
+                        **errors,
                     },
                 }
             },
@@ -88,17 +119,8 @@ def document(*, public_base_url: str, max_upload_bytes: int, retention_days: int
                 "Error": _ERROR,
                 "PublishedFile": {
                     "type": "object",
-                    "required": ["id", "name", "size", "sha256", "expires_at"],
-                    "properties": {
-                        "id": {"type": "string", "format": "uuid"},
-                        "name": {"type": "string"},
-                        "size": {"type": "integer", "minimum": 1},
-                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                        "expires_at": {"type": "string", "format": "date-time",
-                                       "description": "when the file stops being available: 00:00 Europe/Brussels "
-                                                      "at the start of the day RETENTION_DAYS after publication "
-                                                      "(one day earlier if that would exceed RETENTION_DAYS × 24 h)"},
-                    },
+                    "required": list(PUBLISHED_FIELDS),
+                    "properties": {field: _PUBLISHED_FILE[field] for field in PUBLISHED_FIELDS},
                 },
             },
         },

@@ -192,8 +192,7 @@ class GatewayService:
             kind=upload.kind,
             shared_by=upload.shared_by,
         )
-        body = {key: file[key] for key in ("id", "name", "size", "sha256", "expires_at")}
-        return json_response(body, 201)
+        return json_response({key: file[key] for key in ingest.PUBLISHED_FIELDS}, 201)
 
     @timer(interval=1)
     def keep_awake(self):
