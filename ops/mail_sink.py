@@ -108,9 +108,13 @@ async def serve(host, port, directory, fail_first):
         # Open client sessions are cancelled by asyncio.run() on the way out.
 
 
-def main(argv=None):
-    args = sink_arguments("mail", __doc__, argv, port=1025, target=("--dir", os.path.join("var", "mail")),
+def parse_args(argv=None):
+    return sink_arguments("mail", __doc__, argv, port=1025, target=("--dir", os.path.join("var", "mail")),
                           fails="DATA commands with 451")
+
+
+def main(argv=None):
+    args = parse_args(argv)
     try:
         asyncio.run(serve(args.host, args.port, args.dir, max(args.fail_first, 0)))
     except OSError as exc:

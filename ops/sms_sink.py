@@ -125,9 +125,13 @@ class RequestHandler(WSGIRequestHandler):
         sys.stderr.write(f"sms sink: {self.address_string()} {message % args}\n")
 
 
-def main(argv=None):
-    args = sink_arguments("sms", __doc__, argv, port=8026, target=("--file", os.path.join("var", "sms.jsonl")),
+def parse_args(argv=None):
+    return sink_arguments("sms", __doc__, argv, port=8026, target=("--file", os.path.join("var", "sms.jsonl")),
                           fails="POST /messages with 503")
+
+
+def main(argv=None):
+    args = parse_args(argv)
     os.makedirs(os.path.dirname(os.path.abspath(args.file)), exist_ok=True)
     app = SmsSink(args.file, max(args.fail_first, 0))
     try:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from ops import sms_sink
 from tests.support.sinks import SinkProcess, free_port
 
 HOST = "127.0.0.1"
@@ -119,6 +120,28 @@ def test_http_errors(start_sink):
     assert sink.post(data=b"x" * (64 * 1024 + 1)).status_code == 413
     assert sink.post({"to": NUMBER, "body": "x" * 1600}).status_code == 202
     assert len(sink.lines()) == 1
+
+
+def test_a_body_of_unknown_length_gets_411_and_is_not_recorded(start_sink):
+    sink = start_sink()
+    chunks = iter([json.dumps({"to": NUMBER, "body": "hallo"}).encode()])  # sent chunked
+    response = requests.post(sink.url + "/messages", data=chunks, timeout=10)
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["error"]
+    assert sink.lines() == []
+
+
+def test_flags_beat_the_environment_which_beats_the_defaults(monkeypatch):
+    defaults = sms_sink.parse_args([])
+    assert (defaults.host, defaults.port, defaults.file, defaults.fail_first) == (
+        "127.0.0.1", 8026, "var/sms.jsonl", 0)
+    monkeypatch.setenv("SMS_SINK_HOST", "0.0.0.0")
+    monkeypatch.setenv("SMS_SINK_PORT", "9026")
+    monkeypatch.setenv("SMS_SINK_FILE", "/data/sms.jsonl")
+    from_env = sms_sink.parse_args([])
+    assert (from_env.host, from_env.port, from_env.file) == ("0.0.0.0", 9026, "/data/sms.jsonl")
+    flags = sms_sink.parse_args(["--host", "::1", "--port", "1", "--file", "x.jsonl", "--fail-first", "2"])
+    assert (flags.host, flags.port, flags.file, flags.fail_first) == ("::1", 1, "x.jsonl", 2)
 
 
 def test_concurrent_posts_never_interleave(start_sink):
