@@ -32,4 +32,4 @@ USER energiepost
 EXPOSE 8000
 
 # Default process; compose.yaml overrides it per service.
-CMD ["nameko", "run", "--config", "config.yaml", "services.gateway.service"]
+CMD ["python", "-m", "ops.serve", "gateway"]

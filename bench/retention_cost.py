@@ -15,10 +15,10 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from services.files.settings import FilesSettings
 from services.files import retention
 from shared.db import make_engine, make_sessionmaker
 from shared.migrations import upgrade
-from shared.settings import Settings
 
 RUN_DATE = date(2026, 12, 1)
 DUE = 1_000
@@ -83,7 +83,7 @@ def measure(total: int, directory: Path, settings) -> dict:
 
 
 def main() -> list[tuple[str, str, str, str]]:
-    settings = Settings.load({})
+    settings = FilesSettings.load({})
     with tempfile.TemporaryDirectory() as directory:
         small = measure(10_000, Path(directory), settings)
         large = measure(1_000_000, Path(directory), settings)

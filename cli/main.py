@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -20,9 +19,8 @@ from cli import output
 from cli.upload import ProgressBar, check_local_file, upload_body
 from shared.errors import DomainError
 from shared.rpc import RpcClient
-from shared.settings import PROJECT_ROOT, dev_ingest_key, mask_password
-
-DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+from cli.settings import CliSettings
+from shared.settings import ConfigurationError, mask_password
 
 
 class CliError(Exception):
@@ -33,33 +31,29 @@ class CliError(Exception):
         self.status = status
 
 
-def amqp_uri() -> str:
-    return os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI
+_settings: CliSettings | None = None
 
 
-def api_url() -> str:
-    return (os.environ.get("ENERGIEPOST_API_URL") or os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+def settings() -> CliSettings:
+    """The settings this run of the CLI read (``main`` reads them, and reports a bad value,
+    before any command runs)."""
+    return _settings
 
 
 def ingest_key() -> str:
-    if os.environ.get("ENERGIEPOST_INGEST_KEY"):
-        return os.environ["ENERGIEPOST_INGEST_KEY"]
-    keys = [k.strip() for k in os.environ.get("INGEST_API_KEYS", "").split(",") if k.strip()]
-    if keys:
-        return keys[0]
-    for data_dir in (Path(os.environ.get("DATA_DIR", "var")), PROJECT_ROOT / "var"):
-        key = dev_ingest_key(data_dir.resolve())
-        if key:
-            return key
-    raise CliError("no ingest key: set ENERGIEPOST_INGEST_KEY (or start the dev system with `make run`)", 2)
+    try:
+        return settings().require_ingest_key()
+    except ConfigurationError as exc:
+        raise CliError(str(exc), 2) from None
 
 
 def rpc(service: str, method: str, **kwargs):
     try:
-        with RpcClient(amqp_uri(), timeout=float(os.environ.get("RPC_TIMEOUT_SECONDS", 15))) as client:
+        with RpcClient(settings().amqp_uri, timeout=settings().rpc_timeout) as client:
             return client.call(service, method, **kwargs)
     except (ConnectionError, OSError) as exc:
-        raise CliError(f"cannot reach RabbitMQ at {mask_password(amqp_uri())} ({exc}); is the system running?") from None
+        raise CliError(f"cannot reach RabbitMQ at {mask_password(settings().amqp_uri)} ({exc}); "
+                       "is the system running?") from None
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -87,7 +81,7 @@ def publish(args) -> None:
     problem = check_local_file(path)
     if problem:
         raise CliError(problem)
-    url = f"{api_url()}/api/v1/communities/{args.community_id}/files"
+    url = f"{settings().api_url}/api/v1/communities/{args.community_id}/files"
     with path.open("rb") as handle:
         body = upload_body(handle, path.name, {"kind": args.kind, "shared_by": args.shared_by},
                            ProgressBar(f"uploading {path.name}"))
@@ -98,7 +92,7 @@ def publish(args) -> None:
             )
         except requests.ConnectionError as exc:
             raise CliError(
-                f"the upload to {api_url()} failed ({type(exc).__name__}); is the system running? "
+                f"the upload to {settings().api_url} failed ({type(exc).__name__}); is the system running? "
                 "(a very large file may also have been refused before it was sent)"
             ) from None
     if response.status_code != 201:
@@ -172,6 +166,13 @@ def _iso_date(value: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.getLogger("amqp").setLevel(logging.ERROR)  # chatter on closing channels is not for operators
+    global _settings
+    try:
+        _settings = CliSettings.load()
+    except ConfigurationError as exc:
+        for line in str(exc).splitlines():
+            print(f"energiepost: invalid setting: {line}", file=sys.stderr)
+        return 2
     try:
         args.handler(args)
     except DomainError as exc:

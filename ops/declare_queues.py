@@ -21,7 +21,7 @@ from services.auth.service import AuthService
 from services.files.service import FilesService
 from services.gateway.service import GatewayService
 from services.notify.service import NotifyService
-from shared.settings import Settings
+from ops.settings import OpsSettings
 
 SERVICES = (AuthService, FilesService, NotifyService, GatewayService)
 
@@ -54,7 +54,7 @@ def declare(amqp_uri: str, services=SERVICES) -> list[str]:
 
 
 def main() -> int:
-    names = declare(Settings.load().amqp_uri)
+    names = declare(OpsSettings.load().amqp_uri)
     print(f"declared {len(names)} event queue(s): {', '.join(names)}")
     return 0
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import sys
 
+from ops.settings import SERVICES_WITH_DATABASE, OpsSettings
 from shared.migrations import upgrade
-from shared.settings import SERVICES_WITH_DATABASE, ConfigurationError, Settings
+from shared.settings import ConfigurationError
 
 
 def main(argv: list[str]) -> int:
@@ -14,9 +15,10 @@ def main(argv: list[str]) -> int:
         print(f"migrate: unknown service(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
     try:
-        settings = Settings.load()
+        settings = OpsSettings.load()
     except ConfigurationError as exc:
-        print(f"migrate: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"migrate: invalid setting: {line}", file=sys.stderr)
         return 2
     for service in services:
         upgrade(service, settings.database_url(service))

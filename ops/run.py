@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from kombu import Connection
 
-from ops import declare_queues, migrate
-from shared.settings import PROJECT_ROOT, ConfigurationError, Settings, dev_ingest_key, mask_password
+from ops import declare_queues, migrate, serve
+from ops.settings import OpsSettings
+from services.gateway.settings import GatewaySettings
+from shared.settings import PROJECT_ROOT, mask_password
 
 HOW_TO_START_RABBITMQ = "start it with `rabbitmq-server -detached` (or `docker run -d -p 5672:5672 rabbitmq:3`)"
 
@@ -51,11 +53,12 @@ def development_environment(environ: dict) -> dict:
 def main() -> int:
     env = development_environment(os.environ)
     os.environ.update(env)
-    try:
-        settings = Settings.load(env)
-    except ConfigurationError as exc:
-        print(f"energiepost: invalid setting: {exc}", file=sys.stderr)
+    found = [f"{service}: {line}" for service in serve.SERVICES for line in serve.problems(service)]
+    for line in found:
+        print(f"energiepost: invalid setting in {line}", file=sys.stderr)
+    if found:
         return 2
+    settings, gateway = OpsSettings.load(env), GatewaySettings.load(env)
     problem = broker_problem(settings.amqp_uri)
     if problem:
         print(
@@ -67,15 +70,9 @@ def main() -> int:
     if migrate.main([]) != 0:
         return 1
     declare_queues.declare(settings.amqp_uri)
-    if settings.is_development and not settings.ingest_api_keys:
-        dev_ingest_key(settings.data_dir, create=True)
-    try:
-        settings.require_totp_key()  # development: made once here, before auth replicas race for it
-    except ConfigurationError as exc:
-        print(f"energiepost: invalid setting: {exc}", file=sys.stderr)
-        return 2
+    gateway.require_ingest_keys()  # development: the key file the CLI finds by itself, made now
     honcho = shutil.which("honcho", path=env["PATH"])
-    print(f"energiepost: starting; portal and API on {settings.public_base_url}, "
+    print(f"energiepost: starting; portal and API on {gateway.public_base_url}, "
           f"mail in {env['MAIL_SINK_DIR']}, SMS in {env['SMS_SINK_FILE']}", flush=True)
     os.chdir(PROJECT_ROOT)
     os.execve(honcho, [honcho, "-f", str(PROJECT_ROOT / "Procfile"), "start"], env)

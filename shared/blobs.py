@@ -36,8 +36,9 @@ from typing import BinaryIO, Iterator
 from urllib.parse import unquote, urlsplit
 
 from nameko.extensions import DependencyProvider
+from pydantic import Field, model_validator
 
-from shared.settings import ConfigurationError, Settings, container_settings
+from shared.settings import CommonSettings, ConfigurationError, HttpUrl, UsesSettings, raw_data_dir, secret
 
 CHUNK_SIZE = 1024 * 1024
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -228,7 +229,24 @@ class FileBlobStore(BlobStore):
         return aborted
 
 
-def open_blob_store(settings: Settings) -> BlobStore:
+class BlobStoreSettings(CommonSettings):
+    """Where blobs live (by default under DATA_DIR)."""
+
+    blob_store: str = Field(alias="BLOB_STORE")  # default: file://DATA_DIR/blobs
+    s3_endpoint_url: HttpUrl | None = Field(None, alias="S3_ENDPOINT_URL")
+    s3_region: str = Field("us-east-1", alias="S3_REGION")
+    s3_access_key_id: str | None = Field(None, alias="S3_ACCESS_KEY_ID")
+    s3_secret_access_key: str | None = secret("S3_SECRET_ACCESS_KEY")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blobs_in_data_dir(cls, values):
+        if "BLOB_STORE" not in values:
+            values = {**values, "BLOB_STORE": (raw_data_dir(values) / "blobs").as_uri()}
+        return values
+
+
+def open_blob_store(settings: BlobStoreSettings) -> BlobStore:
     parts = urlsplit(settings.blob_store)
     if parts.scheme == "file":
         return FileBlobStore(Path(unquote(parts.path)))
@@ -239,11 +257,11 @@ def open_blob_store(settings: Settings) -> BlobStore:
     raise ConfigurationError(f"BLOB_STORE: unsupported scheme {parts.scheme!r} in {settings.blob_store!r}")
 
 
-class Blobs(DependencyProvider):
+class Blobs(UsesSettings, DependencyProvider):
     """Injects the configured blob store: one per container, shared by its workers."""
 
     def setup(self):
-        self.store = open_blob_store(container_settings(self.container))
+        self.store = open_blob_store(self.settings)
 
     def get_dependency(self, worker_ctx):
         return self.store

@@ -18,7 +18,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.settings import ConfigurationError, container_settings
+from shared.settings import ConfigurationError, UsesSettings
 
 
 def make_engine(url: str) -> Engine:
@@ -44,16 +44,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-class Database(DependencyProvider):
-    """A SQLAlchemy session per worker, for the database of ``service``."""
+class Database(UsesSettings, DependencyProvider):
+    """A SQLAlchemy session per worker, for the service's database (``settings.database_url``)."""
 
-    def __init__(self, service: str):
-        self.service = service
+    def __init__(self):
         self.sessions: dict = {}
 
     def setup(self):
-        url = container_settings(self.container).database_url(self.service)
-        self.engine = make_engine(url)
+        self.engine = make_engine(self.settings.database_url)
         self.make_session = make_sessionmaker(self.engine)
 
     def stop(self):

@@ -13,7 +13,7 @@ from nameko.rpc import RpcProxy, ServiceProxy
 from nameko.standalone.rpc import StandaloneProxyBase
 
 from shared.errors import ServiceUnavailable
-from shared.settings import container_settings
+from shared.settings import UsesSettings
 
 
 def _unavailable(service: str) -> ServiceUnavailable:
@@ -55,7 +55,7 @@ class _DeadlineServiceProxy(ServiceProxy):
         return _DeadlineMethod(super().__getattr__(name), self.service_name, self.timeout)
 
 
-class Rpc(RpcProxy):
+class DeadlineRpcProxy(UsesSettings, RpcProxy):
     """``RpcProxy`` whose calls time out (default: the RPC_TIMEOUT_SECONDS setting)."""
 
     def __init__(self, target_service: str, timeout: float | None = None):
@@ -65,7 +65,7 @@ class Rpc(RpcProxy):
     def setup(self):
         super().setup()
         if self.timeout is None:
-            self.timeout = container_settings(self.container).rpc_timeout
+            self.timeout = self.settings.rpc_timeout
         self.options["expiration"] = self.timeout
 
     def get_dependency(self, worker_ctx):

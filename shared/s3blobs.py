@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared.blobs import BlobNotFound, BlobStore, BlobWriter, check_key, is_key, key_time
-from shared.settings import ConfigurationError, Settings
+from shared.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ class S3BlobStore(BlobStore):
         self.copy_part_size = copy_part_size
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "S3BlobStore":
+    def from_settings(cls, settings) -> "S3BlobStore":
+        """From ``BlobStoreSettings``."""
         parts = urlsplit(settings.blob_store)
         if not parts.netloc or parts.query or parts.fragment:
             raise ConfigurationError(f"BLOB_STORE must look like s3://bucket/prefix, not {settings.blob_store!r}")

@@ -1,195 +1,281 @@
-"""Typed settings: the one place that reads the environment.
+"""Typed settings: each service, the CLI and the ops scripts declare a class with only
+what they read (``services/<name>/settings.py``, ``cli/settings.py``, ``ops/settings.py``),
+built from the pieces here.
 
-Every service (and the CLI) builds a ``Settings`` from a mapping: inside a nameko
-container that is the container config layered over ``os.environ`` (so tests can
-override a setting per container), elsewhere ``os.environ`` alone.  Invalid values
-stop the process at start-up with a message naming the variable.
+A class is loaded from one mapping: inside a nameko container its config
+(``config.yaml``, itself layered over the environment with ``${VAR:default}``) over
+the environment, so tests can set a value per container; elsewhere the environment.
+Empty values count as unset; ``<NAME>_FILE`` names a file holding the value (compose
+secrets).  An invalid value stops the process at start-up with one line per problem,
+naming the variable and never echoing a secret.
+
+In a service, ``settings = Settings(FilesSettings)`` declares the class; the settings
+are parsed once per container and every provider that needs a value (database, blob
+store, RPC, SMTP, web server) reads that same object.
 """
 from __future__ import annotations
 
-import ipaddress
 import base64
 import binascii
+import inspect
+import ipaddress
 import os
+import secrets
 from collections import ChainMap
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from nameko.extensions import DependencyProvider
+from nameko.extensions import DependencyProvider, SharedExtension
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SERVICES_WITH_DATABASE = ("auth", "files", "notify")
-DEVELOPMENT = "development"
-PRODUCTION = "production"
+DEVELOPMENT, PRODUCTION = "development", "production"
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 
 
 class ConfigurationError(Exception):
-    """A setting is missing or invalid; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    environment: str
-    amqp_uri: str
-    data_dir: Path
-    database_urls: Mapping[str, str]
-    blob_store: str
-    s3_endpoint_url: str | None
-    s3_region: str
-    s3_access_key_id: str | None
-    s3_secret_access_key: str | None = field(repr=False)
-    staged_grace_hours: int
-    smtp_host: str
-    smtp_port: int
-    mail_from: str
-    sms_gateway_url: str
-    public_base_url: str
-    retention_days: int
-    reminder_days: int
-    ingest_api_keys: tuple[str, ...]
-    max_upload_bytes: int
-    rpc_timeout: float
-    operator_name: str
-    helpline: str
-    delivery_retry_seconds: float
-    login_max_failures: int
-    login_failure_window_minutes: int
-    session_idle_minutes: int
-    session_max_hours: int
-    initial_password_days: int
-    sms_code_seconds: int
-    sms_code_max_tries: int
-    sms_max_sends: int
-    reset_link_minutes: int
-    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
-    portal_body_seconds: float
-    request_idle_seconds: float
-    csrf_secret: str | None
-    totp_encryption_key: bytes | None
-    retention_at: time
-    retention_zone: ZoneInfo
-
-    @property
-    def is_development(self) -> bool:
-        return self.environment == DEVELOPMENT
-
-    @property
-    def uses_https(self) -> bool:
-        return self.public_base_url.startswith("https://")
-
-    def database_url(self, service: str) -> str:
-        return self.database_urls[service]
-
-    @classmethod
-    def load(cls, source: Mapping[str, object] | None = None) -> "Settings":
-        env = _Reader(os.environ if source is None else source)
-        environment = env.choice("ENERGIEPOST_ENV", (DEVELOPMENT, PRODUCTION), PRODUCTION)
-        data_dir = Path(env.text("DATA_DIR", "var")).expanduser()
-        if not data_dir.is_absolute():
-            data_dir = Path.cwd() / data_dir
-        settings = cls(
-            environment=environment,
-            amqp_uri=env.text("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
-            data_dir=data_dir,
-            database_urls={
-                service: env.text(
-                    f"DATABASE_URL_{service.upper()}", f"sqlite:///{data_dir / service}.db"
-                )
-                for service in SERVICES_WITH_DATABASE
-            },
-            blob_store=env.text("BLOB_STORE", (data_dir / "blobs").as_uri()),
-            s3_endpoint_url=env.url("S3_ENDPOINT_URL", None),
-            s3_region=env.text("S3_REGION", "us-east-1"),
-            s3_access_key_id=env.text("S3_ACCESS_KEY_ID", None),
-            s3_secret_access_key=env.text("S3_SECRET_ACCESS_KEY", None),
-            staged_grace_hours=env.integer("STAGED_GRACE_HOURS", 24, minimum=1),
-            smtp_host=env.text("SMTP_HOST", "127.0.0.1"),
-            smtp_port=env.integer("SMTP_PORT", 1025, minimum=1),
-            mail_from=env.text("MAIL_FROM", "no-reply@energiepost.local"),
-            sms_gateway_url=env.url("SMS_GATEWAY_URL", "http://127.0.0.1:8026/messages"),
-            public_base_url=env.url("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-            retention_days=env.integer("RETENTION_DAYS", 30, minimum=1),
-            reminder_days=env.integer("REMINDER_DAYS", 7, minimum=1),
-            ingest_api_keys=env.secrets("INGEST_API_KEYS"),
-            max_upload_bytes=env.integer("MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1),
-            rpc_timeout=env.number("RPC_TIMEOUT_SECONDS", 10.0, minimum=0.1),
-            operator_name=env.text("OPERATOR_NAME", "Fluvius"),
-            helpline=env.text("HELPLINE", "078 35 35 34"),
-            delivery_retry_seconds=env.number("DELIVERY_RETRY_SECONDS", 30.0, minimum=0.1),
-            login_max_failures=env.integer("LOGIN_MAX_FAILURES", 10, minimum=1),
-            login_failure_window_minutes=env.integer("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1),
-            session_idle_minutes=env.integer("SESSION_IDLE_MINUTES", 30, minimum=1),
-            session_max_hours=env.integer("SESSION_MAX_HOURS", 12, minimum=1),
-            initial_password_days=env.integer("INITIAL_PASSWORD_DAYS", 7, minimum=1),
-            sms_code_seconds=env.integer("SMS_CODE_SECONDS", 300, minimum=30),
-            sms_code_max_tries=env.integer("SMS_CODE_MAX_TRIES", 5, minimum=1),
-            sms_max_sends=env.integer("SMS_MAX_SENDS", 4, minimum=1),
-            reset_link_minutes=env.integer("RESET_LINK_MINUTES", 60, minimum=5),
-            trusted_proxies=env.networks("TRUSTED_PROXIES"),
-            portal_body_seconds=env.number("PORTAL_BODY_SECONDS", 10.0, minimum=0.1),
-            request_idle_seconds=env.number("REQUEST_IDLE_SECONDS", 60.0, minimum=0.1),
-            csrf_secret=env.secret("CSRF_SECRET", minimum_length=32),
-            totp_encryption_key=env.key("TOTP_ENCRYPTION_KEY"),
-            retention_at=env.clock_time("RETENTION_AT", time(2, 0)),
-            retention_zone=env.zone("RETENTION_ZONE", "Europe/Brussels"),
-        )
-        if env.text("TRUST_FORWARDED_FOR", None) is not None:
-            raise ConfigurationError("TRUST_FORWARDED_FOR was replaced by TRUSTED_PROXIES: the networks of the "
-                                     "proxies in front of the gateway (e.g. 172.16.0.0/12), or nothing")
-        if settings.reminder_days >= settings.retention_days:
-            raise ConfigurationError(
-                f"REMINDER_DAYS ({settings.reminder_days}) must be shorter than "
-                f"RETENTION_DAYS ({settings.retention_days})"
-            )
-        return settings
-
-    def require_ingest_keys(self) -> tuple[str, ...]:
-        """The ingest keys; in development a generated key file stands in."""
-        if self.ingest_api_keys:
-            return self.ingest_api_keys
-        if self.is_development:
-            return (dev_ingest_key(self.data_dir, create=True),)
-        raise ConfigurationError("INGEST_API_KEYS is not set (comma-separated list of keys)")
-
-    def require_csrf_secret(self) -> str:
-        """The key that signs the portal's CSRF tokens; in development a generated one in DATA_DIR."""
-        if self.csrf_secret:
-            return self.csrf_secret
-        if self.is_development:
-            return dev_secret(self.data_dir, "dev-csrf-secret", create=True)
-        raise ConfigurationError("CSRF_SECRET is not set (a random string of at least 32 characters, "
-                                 "the same for every gateway replica)")
-    def require_totp_key(self) -> bytes:
-        """The key that encrypts authenticator-app secrets; in development a generated key file stands in."""
-        if self.totp_encryption_key:
-            return self.totp_encryption_key
-        if self.is_development:
-            return decode_key(dev_secret(self.data_dir, "dev-totp-key", create=True))
-        raise ConfigurationError(f"TOTP_ENCRYPTION_KEY is not set ({KEY_HINT})")
-
-
-KEY_HINT = "32 random bytes, URL-safe base64: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
-
-
-def decode_key(text: str) -> bytes:
-    """32 bytes from URL-safe base64 (padding optional); ValueError otherwise."""
-    try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("not URL-safe base64") from None
-    if len(key) != 32:
-        raise ValueError(f"{len(key)} bytes instead of 32")
-    return key
+    """Settings are missing or invalid; the message has one line per problem."""
 
 
 def mask_password(uri: str) -> str:
     """A URI fit for a message: its password replaced by ***."""
     parts = urlsplit(uri)
     return uri.replace(f":{parts.password}@", ":***@", 1) if parts.password else uri
+
+
+# --- value types (each check raises ValueError with the phrase that follows the name) ----------
+
+def _absolute(path: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+def _http_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return url.rstrip("/")
+
+
+def _database_url(url: str) -> str:
+    """SQLite, or PostgreSQL through psycopg2 (the installed driver, green under eventlet):
+    a plain ``postgresql://`` URL means psycopg2 here, not SQLAlchemy's psycopg 3 default."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg2://{rest}"
+    if scheme in ("postgresql+psycopg2", "sqlite"):
+        return url
+    raise ValueError("must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+
+
+def _comma_list(value):
+    return tuple(item.strip() for item in value.split(",") if item.strip()) if isinstance(value, str) else value
+
+
+def _networks(value) -> tuple:
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in _comma_list(value))
+    except ValueError:
+        raise ValueError("must list networks such as 172.16.0.0/12 or 10.0.0.5") from None
+
+
+def _zone(name) -> ZoneInfo:
+    if isinstance(name, ZoneInfo):
+        return name
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be a time zone such as Europe/Brussels") from None
+
+
+def _clock_time(value) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        hours, minutes = str(value).strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError("must be a time of day as HH:MM") from None
+
+
+DataDir = Annotated[Path, AfterValidator(_absolute)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+
+
+def _api_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    if any(len(key) < 16 for key in keys):
+        raise ValueError("every key must be at least 16 characters long")
+    return keys
+
+
+ApiKeys = Annotated[CommaList, AfterValidator(_api_keys)]
+Networks = Annotated[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], BeforeValidator(_networks)]
+Zone = Annotated[ZoneInfo, BeforeValidator(_zone)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+Environment = Literal["development", "production"]
+
+
+def _key32(text: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ValueError(f"must be {KEY_HINT}")
+    return key
+
+
+KEY_HINT = "32 random bytes, URL-safe base64: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+Key32 = Annotated[str, AfterValidator(lambda text: _key32(text) and text)]
+"""A 32-byte key given as URL-safe base64 (the text is kept; ``decode_key`` gives the bytes)."""
+
+
+def decode_key(text: str) -> bytes:
+    """32 bytes from URL-safe base64 (padding optional)."""
+    return _key32(text)
+
+
+def secret(alias: str, default=None, **constraints):
+    """A field holding a secret: never echoed in an error message, left out of ``repr``."""
+    return Field(default, alias=alias, repr=False, json_schema_extra={"secret": True}, **constraints)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+_PHRASES = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "missing": "is not set",
+    "string_too_short": "must be at least {min_length} characters long",
+}
+
+
+class SettingsBase(BaseModel):
+    """A settings class: fields named by their variable (``alias``), frozen once loaded."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True, populate_by_name=False,
+                              arbitrary_types_allowed=True)
+
+    retired: ClassVar = {}  # variable -> why it no longer works (what replaced it)
+
+    @classmethod
+    def load(cls, source: Mapping[str, Any] | None = None):
+        """Parse the settings from ``source`` (default: the environment)."""
+        source = os.environ if source is None else source
+        values, problems = {}, []
+        for name, reason in cls.retired.items():
+            if _given(source.get(name)) is not None:
+                problems.append(f"{name} {reason}")
+        for field in cls.model_fields.values():
+            name = field.alias
+            value, path = _given(source.get(name)), _given(source.get(f"{name}_FILE"))
+            if path is not None:
+                if value is not None:
+                    problems.append(f"{name}: set either {name} or {name}_FILE, not both")
+                    continue
+                try:
+                    value = Path(str(path)).read_text(encoding="utf-8").rstrip("\r\n")
+                except OSError as exc:
+                    problems.append(f"{name}_FILE: cannot read {path} ({exc.strerror})")
+                    continue
+            if value is not None:
+                values[name] = value.strip() if isinstance(value, str) else value
+        try:
+            settings = cls.model_validate(values)
+        except ValidationError as exc:
+            problems += [_problem(cls, error) for error in exc.errors()]
+        if problems:
+            raise ConfigurationError("\n".join(problems))
+        return settings
+
+
+def _given(value):
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+def _problem(cls, error: dict) -> str:
+    name = str(error["loc"][0]) if error["loc"] else ""
+    context = error.get("ctx") or {}
+    if error["type"] in ("value_error", "assertion_error"):
+        phrase = str(context.get("error", error["msg"]))
+    elif error["type"] in ("greater_than_equal", "greater_than"):
+        phrase = f"must be at least {context.get('ge', context.get('gt'))}"
+    elif error["type"] == "less_than_equal":
+        phrase = f"must be at most {context['le']}"
+    elif error["type"] == "literal_error":
+        phrase = f"must be one of {context['expected']}"
+    else:
+        phrase = _PHRASES.get(error["type"], error["msg"][:1].lower() + error["msg"][1:]).format(**context)
+    field = next((f for f in cls.model_fields.values() if f.alias == name), None)
+    hidden = field is not None and (field.json_schema_extra or {}).get("secret")
+    given = error.get("input")
+    if not name:  # a rule across fields: its message names them
+        return phrase
+    if hidden or error["type"] == "missing" or not isinstance(given, (str, int, float)):
+        return f"{name} {phrase}"
+    return f"{name} {phrase}, not {mask_password(str(given))!r}"
+
+
+# --- the pieces settings classes are made of ---------------------------------------------------
+
+class CommonSettings(SettingsBase):
+    """What every process reads."""
+
+    environment: Environment = Field(PRODUCTION, alias="ENERGIEPOST_ENV")
+    data_dir: DataDir = Field(Path("var"), alias="DATA_DIR")
+    amqp_uri: str = Field(DEFAULT_AMQP_URI, alias="AMQP_URI")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _databases_in_data_dir(cls, values):
+        for field in cls.model_fields.values():
+            if field.alias.startswith("DATABASE_URL_") and field.alias not in values:
+                service = field.alias.removeprefix("DATABASE_URL_").lower()
+                values = {**values, field.alias: f"sqlite:///{raw_data_dir(values) / service}.db"}
+        return values
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == DEVELOPMENT
+
+    def secret_or_dev(self, name: str, value, *, dev_file: str, hint: str):
+        """A secret's configured value; in development one generated once in DATA_DIR/dev_file;
+        in production its absence stops the process with one line saying what to set."""
+        if value:
+            return value
+        if self.is_development:
+            return dev_secret(self.data_dir, dev_file, create=True)
+        raise ConfigurationError(f"{name} is not set ({hint}; or {name}_FILE naming a file that holds it)")
+
+
+class RpcSettings(SettingsBase):
+    """For a process that makes RPC calls: how long one may take."""
+
+    rpc_timeout: float = Field(10.0, alias="RPC_TIMEOUT_SECONDS", ge=0.1)
+
+
+class ServiceSettings(CommonSettings, RpcSettings):
+    """What every nameko service reads besides its own settings."""
+
+    operator_name: str = Field("Fluvius", alias="OPERATOR_NAME", min_length=1)
+
+
+def database_url_field(service: str):
+    """``DATABASE_URL_<SERVICE>``: a service's database (default: SQLite ``DATA_DIR/<service>.db``)."""
+    return Field(alias=f"DATABASE_URL_{service.upper()}")
+
+
+def raw_data_dir(values: Mapping) -> Path:
+    """DATA_DIR as given, for defaults that live under it (read before validation)."""
+    return _absolute(Path(str(values.get("DATA_DIR") or "var")))
 
 
 def dev_ingest_key(data_dir: Path, *, create: bool = False) -> str | None:
@@ -200,143 +286,66 @@ def dev_ingest_key(data_dir: Path, *, create: bool = False) -> str | None:
 def dev_secret(data_dir: Path, name: str, *, create: bool = False) -> str | None:
     """A development secret (32 random bytes, URL-safe base64) in the file DATA_DIR/name (readable
     by its owner only), made on first use when ``create``; whoever comes second reads the first one's."""
-    import secrets
-
     path = data_dir / name
     if path.exists():
         return path.read_text().strip()
     if not create:
         return None
     data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
+    draft = data_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    try:
+        os.link(draft, path)  # appears whole or not at all; the first one made wins
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
 
 
-class _Reader:
-    """Reads and checks raw values; every error names the variable."""
+# --- in a nameko service ---------------------------------------------------------------------
 
-    def __init__(self, source: Mapping[str, object]):
-        self.source = source
+class LoadedSettings(SharedExtension):
+    """The service's settings, parsed once per container and shared by every provider that
+    declares this as a sub-extension (``loaded = LoadedSettings()``)."""
 
-    def _raw(self, name):
-        value = self.source.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        return value
+    value = None
 
-    def text(self, name, default):
-        value = self._raw(name)
-        return default if value is None else str(value).strip()
-
-    def choice(self, name, allowed, default):
-        value = self.text(name, default)
-        if value not in allowed:
-            raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-        return value
-
-    def number(self, name, default, *, minimum):
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ConfigurationError(f"{name} must be a number, not {value!r}") from None
-        if number < minimum:
-            raise ConfigurationError(f"{name} must be at least {minimum}, not {value!r}")
-        return number
-
-    def integer(self, name, default, *, minimum):
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
-        if number < minimum:
-            raise ConfigurationError(f"{name} must be at least {minimum}, not {number}")
-        return number
-
-    def clock_time(self, name, default: time) -> time:
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            hours, minutes = str(value).strip().split(":")
-            return time(int(hours), int(minutes))
-        except ValueError:
-            raise ConfigurationError(f"{name} must be a time of day as HH:MM, not {value!r}") from None
-
-    def zone(self, name, default: str) -> ZoneInfo:
-        value = self.text(name, default)
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigurationError(f"{name} must be a time zone such as Europe/Brussels, not {value!r}") from None
-
-    def url(self, name, default):
-        value = self.text(name, default)
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigurationError(f"{name} must be an http(s) URL, not {value!r}")
-        return value
-
-    def secret(self, name, *, minimum_length):
-        value = self._raw(name)
-        if value is None:
-            return None
-        if len(str(value).strip()) < minimum_length:
-            raise ConfigurationError(f"{name} must be at least {minimum_length} characters long")
-        return str(value).strip()
-
-    def networks(self, name):
-        """A comma-separated list of networks (``10.0.0.0/8``) or single addresses."""
-        value = self._raw(name)
-        if value is None:
-            return ()
-        try:
-            return tuple(ipaddress.ip_network(part.strip(), strict=False)
-                         for part in str(value).split(",") if part.strip())
-        except ValueError as exc:
-            raise ConfigurationError(f"{name} must list networks such as 172.16.0.0/12 or 10.0.0.5: {exc}") from None
-    def key(self, name):
-        value = self._raw(name)
-        if value is None:
-            return None
-        try:
-            return decode_key(str(value).strip())
-        except ValueError as exc:
-            raise ConfigurationError(f"{name} must be {KEY_HINT} ({exc})") from None
-
-    def secrets(self, name):
-        value = self._raw(name)
-        if value is None:
-            return ()
-        keys = tuple(key.strip() for key in str(value).split(",") if key.strip())
-        if any(len(key) < 16 for key in keys):
-            raise ConfigurationError(f"{name}: every key must be at least 16 characters long")
-        return keys
+    def get(self):
+        if self.value is None:
+            self.value = declared_settings_class(self.container.service_cls).load(
+                ChainMap(self.container.config, os.environ))
+        return self.value
 
 
-def container_settings(container) -> Settings:
-    """Settings of a nameko container: its config, then the environment."""
-    return Settings.load(ChainMap(container.config, os.environ))
+def declared_settings_class(service_cls) -> type[SettingsBase]:
+    declared = [provider.cls for _, provider in inspect.getmembers(service_cls, lambda v: isinstance(v, Settings))]
+    if len(declared) != 1:
+        raise ConfigurationError(f"{service_cls.__name__} must declare its settings once: "
+                                 "settings = Settings(<its settings class>)")
+    return declared[0]
 
 
-class SettingsProvider(DependencyProvider):
-    """Injects the validated settings; a bad setting stops the service at start-up."""
+class UsesSettings:
+    """For a provider or extension that reads the service's settings: ``self.settings``."""
+
+    loaded = LoadedSettings()
+
+    @property
+    def settings(self):
+        return self.loaded.get()
+
+
+class Settings(UsesSettings, DependencyProvider):
+    """``settings = Settings(FilesSettings)``: the service's settings, checked at start-up."""
+
+    def __init__(self, cls: type[SettingsBase]):
+        self.cls = cls
 
     def setup(self):
-        self.settings = container_settings(self.container)
+        self.loaded.get()  # a bad value stops the container before it consumes anything
 
     def get_dependency(self, worker_ctx):
         return self.settings

@@ -18,8 +18,7 @@ import pytest  # noqa: E402
 
 from tests.support import blobstores, databases, sinks  # noqa: E402
 
-from tests.support.system import CSRF_SECRET, INGEST_KEY  # noqa: E402
-from tests.support.system import INGEST_KEY, TOTP_KEY  # noqa: E402
+from tests.support.system import CSRF_SECRET, INGEST_KEY, TOTP_KEY  # noqa: E402
 
 
 def pytest_configure(config):

@@ -2,15 +2,15 @@
 from nameko.extensions import DependencyProvider
 
 from services.auth.secretbox import SecretBox
-from shared.settings import container_settings
+from shared.settings import UsesSettings
 
 
-class Secrets(DependencyProvider):
+class Secrets(UsesSettings, DependencyProvider):
     """The ``SecretBox`` for authenticator-app secrets, keyed by TOTP_ENCRYPTION_KEY.
     Production refuses to start without that key (development generates one)."""
 
     def setup(self):
-        self.box = SecretBox(container_settings(self.container).require_totp_key())
+        self.box = SecretBox(self.settings.require_totp_key())
 
     def get_dependency(self, worker_ctx):
         return self.box

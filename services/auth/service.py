@@ -6,19 +6,20 @@ from nameko.timer import timer
 from services.auth import account, audit, authenticator, communities, contacts, credentials, login, resets, sessions
 from services.auth.dependencies import Secrets
 from services.auth.models import LoginAttempt, OutboxMessage
+from services.auth.settings import AuthSettings
 from shared import outbox
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
-from shared.settings import SettingsProvider
+from shared.settings import Settings
 
 
 class AuthService:
     name = "auth"
 
-    db = Database("auth")
+    db = Database()
     clock = Clock()
-    settings = SettingsProvider()
+    settings = Settings(AuthSettings)
     secrets = Secrets()
     dispatch = EventDispatcher(mandatory=True)
 

@@ -11,13 +11,14 @@ from nameko.timer import timer
 
 from services.files import access, publishing, retention
 from services.files.models import OutboxMessage
+from services.files.settings import FilesSettings
 from shared import contract, outbox
 from shared.blobs import Blobs
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
-from shared.rpc import Rpc
-from shared.settings import SettingsProvider
+from shared.rpc import DeadlineRpcProxy
+from shared.settings import Settings
 
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,11 @@ def remove_blobs(db, blobs, deleted_files) -> None:
 class FilesService:
     name = "files"
 
-    db = Database("files")
+    db = Database()
     blobs = Blobs()
     clock = Clock()
-    settings = SettingsProvider()
-    auth = Rpc("auth")
+    settings = Settings(FilesSettings)
+    auth = DeadlineRpcProxy("auth")
     dispatch = EventDispatcher(mandatory=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)

@@ -7,7 +7,7 @@ from nameko.extensions import DependencyProvider
 
 from services.gateway.csrf import Csrf
 from shared.errors import DomainError
-from shared.settings import container_settings
+from shared.settings import UsesSettings
 
 
 class Unauthorized(DomainError):
@@ -16,11 +16,11 @@ class Unauthorized(DomainError):
     headers = {"WWW-Authenticate": 'Bearer realm="energiepost ingest"'}
 
 
-class IngestKeys(DependencyProvider):
+class IngestKeys(UsesSettings, DependencyProvider):
     """Checks bearer keys of the upstream ingest API; no keys, no start (outside development)."""
 
     def setup(self):
-        self.keys = tuple(k.encode() for k in container_settings(self.container).require_ingest_keys())
+        self.keys = tuple(k.encode() for k in self.settings.require_ingest_keys())
 
     def get_dependency(self, worker_ctx):
         return self
@@ -36,12 +36,11 @@ class IngestKeys(DependencyProvider):
             raise Unauthorized("missing or invalid API key")
 
 
-class CsrfProtection(DependencyProvider):
+class CsrfProtection(UsesSettings, DependencyProvider):
     """The portal's CSRF tokens (services.gateway.csrf); no CSRF_SECRET, no start (outside development)."""
 
     def setup(self):
-        settings = container_settings(self.container)
-        self.csrf = Csrf(settings.require_csrf_secret(), settings)
+        self.csrf = Csrf(self.settings.require_csrf_secret(), self.settings)
 
     def get_dependency(self, worker_ctx):
         return self.csrf

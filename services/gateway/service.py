@@ -9,11 +9,12 @@ from services.gateway import ingest, openapi, pages
 from services.gateway.account import AccountPages
 from services.gateway.dependencies import CsrfProtection, IngestKeys
 from services.gateway.portal import Portal
+from services.gateway.settings import GatewaySettings
 from services.gateway.web import http, json_response
 from shared.blobs import Blobs
 from shared.errors import NotFound
-from shared.rpc import Rpc
-from shared.settings import SettingsProvider
+from shared.rpc import DeadlineRpcProxy
+from shared.settings import Settings
 
 # files re-reads the staged blob to verify it, then adopts it (on S3 a server-side copy):
 # allow for a 2 GiB file on a slow disk or store.
@@ -25,13 +26,13 @@ STATIC_FILES = {path.name for path in STATIC.iterdir()}
 class GatewayService:
     name = "gateway"
 
-    settings = SettingsProvider()
+    settings = Settings(GatewaySettings)
     blobs = Blobs()
     ingest_keys = IngestKeys()
     csrf = CsrfProtection()
-    auth = Rpc("auth")
-    files = Rpc("files")
-    files_publish = Rpc("files", timeout=PUBLISH_TIMEOUT_SECONDS)
+    auth = DeadlineRpcProxy("auth")
+    files = DeadlineRpcProxy("files")
+    files_publish = DeadlineRpcProxy("files", timeout=PUBLISH_TIMEOUT_SECONDS)
 
     def _portal(self, request):
         return Portal(request, settings=self.settings, csrf=self.csrf, auth=self.auth, files=self.files,

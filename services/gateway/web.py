@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.gateway import bodies, pages
 from shared.errors import DomainError
-from shared.settings import container_settings
+from shared.settings import UsesSettings
 
 CLOSE_CONNECTION = "energiepost.close_connection"
 
@@ -92,7 +92,7 @@ class _App(WsgiApp):
 
     def __init__(self, server):
         super().__init__(server)
-        self.settings = container_settings(server.container)
+        self.settings = server.settings
         self.csrf_cookie = pages.cookie_name(pages.CSRF, self.settings)
 
     def __call__(self, environ, start_response):
@@ -135,17 +135,17 @@ class _Protocol(HttpOnlyProtocol):
         self.close_connection = 1
 
 
-class _Server(WebServer):
+class _Server(UsesSettings, WebServer):
     def get_wsgi_app(self):
         return _App(self)
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=_Protocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol=protocol, debug=debug)
-        server.socket_timeout = container_settings(self.container).request_idle_seconds
+        server.socket_timeout = self.settings.request_idle_seconds
         return server
 
 
-class Http(HttpRequestHandler):
+class Http(UsesSettings, HttpRequestHandler):
     """``@http(method, url)`` for the API (JSON errors), ``page=True`` for the portal."""
 
     server = _Server()
@@ -157,7 +157,7 @@ class Http(HttpRequestHandler):
 
     def response_from_exception(self, exc):
         if self.page:
-            return error_page(exc, container_settings(self.container))
+            return error_page(exc, self.settings)
         return error_response(exc)
 
 

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import requests
 from nameko.extensions import DependencyProvider
 
-from shared.settings import container_settings
+from shared.settings import UsesSettings
 
 
 class SmtpMailer:
@@ -21,10 +21,9 @@ class SmtpMailer:
             smtp.send_message(message)
 
 
-class Mailer(DependencyProvider):
+class Mailer(UsesSettings, DependencyProvider):
     def setup(self):
-        settings = container_settings(self.container)
-        self.mailer = SmtpMailer(settings.smtp_host, settings.smtp_port)
+        self.mailer = SmtpMailer(self.settings.smtp_host, self.settings.smtp_port)
 
     def get_dependency(self, worker_ctx):
         return self.mailer
@@ -41,9 +40,9 @@ class HttpSmsGateway:
         response.raise_for_status()
 
 
-class SmsGateway(DependencyProvider):
+class SmsGateway(UsesSettings, DependencyProvider):
     def setup(self):
-        self.gateway = HttpSmsGateway(container_settings(self.container).sms_gateway_url)
+        self.gateway = HttpSmsGateway(self.settings.sms_gateway_url)
 
     def get_dependency(self, worker_ctx):
         return self.gateway

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from services.notify import deliveries, sending
 from services.notify.dependencies import Mailer, SmsGateway
 from services.notify.models import Delivery
+from services.notify.settings import NotifySettings
 from shared import contract
 from shared.clock import Clock
 from shared.db import Database
-from shared.rpc import Rpc
-from shared.settings import SettingsProvider
+from shared.rpc import DeadlineRpcProxy
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +22,12 @@ log = logging.getLogger(__name__)
 class NotifyService:
     name = "notify"
 
-    db = Database("notify")
+    db = Database()
     clock = Clock()
-    settings = SettingsProvider()
+    settings = Settings(NotifySettings)
     mailer = Mailer()
     sms = SmsGateway()
-    auth = Rpc("auth")
+    auth = DeadlineRpcProxy("auth")
 
     @event_handler(contract.FILE_PUBLISHED.source, contract.FILE_PUBLISHED.name)
     def on_file_published(self, payload):

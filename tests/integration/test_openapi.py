@@ -8,12 +8,12 @@ import requests
 from nameko.testing.utils import get_container
 from openapi_schema_validator import OAS31Validator, oas31_format_checker, validate
 
+from services.gateway.settings import GatewaySettings
 from services.auth.service import AuthService
 from services.files.service import FilesService
 from services.gateway import openapi
 from services.gateway.service import GatewayService
 from services.notify.service import NotifyService
-from shared.settings import Settings
 from tests.support.system import INGEST_KEY, add_community, ingest
 
 INGEST = "/api/v1/communities/{community_id}/files"
@@ -36,7 +36,7 @@ def served_document(config) -> dict:
 
 def test_the_served_document_is_the_one_the_module_builds(system):
     config, _ = system
-    settings = Settings.load(config)
+    settings = GatewaySettings.load(config)
     assert served_document(config) == openapi.document(
         public_base_url=config["PUBLIC_BASE_URL"], max_upload_bytes=1000, retention_days=settings.retention_days)
 

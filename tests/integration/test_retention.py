@@ -4,13 +4,13 @@ from datetime import date, datetime, timedelta
 import eventlet
 from nameko.testing.services import entrypoint_hook
 
+from shared.blobs import BlobStoreSettings
 from services.auth.service import AuthService
 from services.files.models import File, RetentionRun
 from services.files.service import FilesService
 from services.notify.service import NotifyService
 from shared.blobs import open_blob_store
 from shared.formatting import LOCAL_ZONE
-from shared.settings import Settings
 from tests.support.sinks import plain_text, wait_until
 from tests.support.system import add_community, rpc
 
@@ -24,7 +24,7 @@ def start_replicas(container_factory, config, *services, count=2):
 
 
 def publish(config, name="correcties.csv"):
-    blob = open_blob_store(Settings.load(config)).put([b"ean;afname\n541448;12,5\n"])
+    blob = open_blob_store(BlobStoreSettings.load(config)).put([b"ean;afname\n541448;12,5\n"])
     return rpc(config, "files", "publish_file", community_id="zonnedelen-gent", blob_key=blob.key, name=name,
                size=blob.size, sha256=blob.sha256)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from shared.blobs import BlobStoreSettings
 from shared.blobs import FileBlobStore, open_blob_store
 from shared.s3blobs import S3BlobStore
-from shared.settings import Settings
 from tests.support.sinks import SinkProcess, free_port
 
 BACKENDS = ("file", "s3")
@@ -29,7 +29,7 @@ class S3Server:
     def new_bucket(self, prefix: str = "blobs") -> dict:
         """Settings for a fresh, empty bucket: ``BLOB_STORE`` and the ``S3_*`` settings."""
         config = {**self.settings, "BLOB_STORE": f"s3://energiepost-{uuid.uuid4().hex[:16]}/{prefix}"}
-        store = open_blob_store(Settings.load(config))
+        store = open_blob_store(BlobStoreSettings.load(config))
         store.client.create_bucket(Bucket=store.bucket)
         return config
 

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from shared.migrations import upgrade
-from shared.settings import SERVICES_WITH_DATABASE
+from ops.settings import SERVICES_WITH_DATABASE
 
 POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql+psycopg2://postgres@127.0.0.1:5432")
 

@@ -5,9 +5,9 @@ import io
 
 import requests
 
+from shared.blobs import BlobStoreSettings
 from shared.blobs import open_blob_store
 from shared.rpc import RpcClient
-from shared.settings import Settings
 from tests.support.blobstores import contents
 
 INGEST_KEY = "test-ingest-key-0123456789abcdef"
@@ -35,4 +35,4 @@ def ingest(config, community_id="zonnedelen-gent", content=b"ean;afname\n541448;
 
 def stored_blobs(config) -> dict[str, bytes]:
     """Everything the services' blob store holds (staged, published, in progress), by location."""
-    return contents(open_blob_store(Settings.load(config)))
+    return contents(open_blob_store(BlobStoreSettings.load(config)))

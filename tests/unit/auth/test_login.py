@@ -15,6 +15,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import String, select
 
+from services.auth.settings import AuthSettings
 from services.auth import login as login_rules
 from services.auth import passwords
 from services.auth.models import (
@@ -32,7 +33,6 @@ from services.auth.secretbox import SecretBox
 from services.auth.service import AuthService
 from shared.clock import FixedClock
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
-from shared.settings import Settings
 from tests.support.workers import Worker
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
@@ -140,7 +140,7 @@ def clock():
 
 @pytest.fixture
 def auth(session, clock):
-    service = worker_factory(AuthService, db=session, clock=clock, settings=Settings.load(SETTINGS),
+    service = worker_factory(AuthService, db=session, clock=clock, settings=AuthSettings.load(SETTINGS),
                              secrets=SecretBox(KEY))
     return Worker(service, session)
 

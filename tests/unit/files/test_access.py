@@ -10,13 +10,13 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
+from services.files.settings import FilesSettings
 from services.files.models import Download, File, OutboxMessage
 from services.files.service import FilesService
 from shared.blobs import FileBlobStore
 from shared.clock import FixedClock
 from shared.contract import FILE_DELETED
 from shared.errors import Gone, NotFound
-from shared.settings import Settings
 from tests.support.workers import Worker
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
@@ -35,7 +35,7 @@ class UndeletableBlobStore(FileBlobStore):
 
 def files_service(session, blobs, clock) -> Worker:
     service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock,
-                             settings=Settings.load({"RETENTION_DAYS": "30"}))
+                             settings=FilesSettings.load({"RETENTION_DAYS": "30"}))
     service.auth.get_community.side_effect = lambda community_id: {"id": community_id, "name": community_id}
     service.auth.resolve_session.return_value = MANAGER
     return Worker(service, session)

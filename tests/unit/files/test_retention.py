@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.files.settings import FilesSettings
 from services.files import retention
 from services.files.models import File, OutboxMessage, RetentionRun
 from services.files.service import FilesService
@@ -12,7 +13,6 @@ from shared.blobs import FileBlobStore
 from shared.clock import FixedClock
 from shared.contract import FILES_EXPIRING, RETENTION_DUE
 from shared.formatting import last_day_nl
-from shared.settings import Settings
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 TWO_AM = time(2, 0)
@@ -133,7 +133,7 @@ def clock():
 @pytest.fixture
 def files(session, blobs, clock):
     blobs.failing = False
-    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock, settings=Settings.load({}))
+    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock, settings=FilesSettings.load({}))
     service.auth.get_community.return_value = {"id": "zonnedelen-gent", "name": "Zonnedelen Gent"}
     return service
 

@@ -5,13 +5,13 @@ import pytest
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.testing.services import worker_factory
 
+from services.files.settings import FilesSettings
 from services.files.models import File, OutboxMessage
 from services.files.service import FilesService
 from shared.blobs import FileBlobStore
 from shared.clock import FixedClock
 from shared.contract import FILE_PUBLISHED
 from shared.errors import InvalidInput, NotFound
-from shared.settings import Settings
 from tests.support.blobstores import contents
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
@@ -36,7 +36,7 @@ def clock():
 @pytest.fixture
 def files(session, blobs, clock):
     service = worker_factory(
-        FilesService, db=session, blobs=blobs, clock=clock, settings=Settings.load({"RETENTION_DAYS": "30"})
+        FilesService, db=session, blobs=blobs, clock=clock, settings=FilesSettings.load({"RETENTION_DAYS": "30"})
     )
     service.auth.get_community.return_value = {"id": "zonnedelen-gent", "name": "Zonnedelen Gent"}
     return service

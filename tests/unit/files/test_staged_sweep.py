@@ -9,14 +9,14 @@ from nameko.testing.services import worker_factory
 from services.files import retention
 from services.files.models import File
 from services.files.service import FilesService
-from shared.blobs import open_blob_store
+from services.files.settings import FilesSettings
+from shared.blobs import BlobStoreSettings, open_blob_store
 from shared.clock import FixedClock
 from shared.s3blobs import PART_SIZE
-from shared.settings import Settings
 from tests.support.blobstores import BACKENDS, contents
 
 pytestmark = pytest.mark.parametrize("blob_store_config", BACKENDS, indirect=True)
-SETTINGS = Settings.load({"STAGED_GRACE_HOURS": "24"})
+SETTINGS = FilesSettings.load({"STAGED_GRACE_HOURS": "24"})
 
 
 class StubbornStaging:
@@ -39,7 +39,7 @@ class UnlistableStore(StubbornStaging):
 
 @pytest.fixture
 def blobs(blob_store_config):
-    return open_blob_store(Settings.load(blob_store_config))
+    return open_blob_store(BlobStoreSettings.load(blob_store_config))
 
 
 @pytest.fixture

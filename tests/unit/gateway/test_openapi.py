@@ -8,16 +8,16 @@ from openapi_spec_validator import validate
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from services.gateway.settings import GatewaySettings
 from services.auth import contacts
 from services.gateway.service import GatewayService
 from shared.errors import InvalidInput
-from shared.settings import Settings
 
 INGEST = "/api/v1/communities/{community_id}/files"
 
 
 def served(**config):
-    service = worker_factory(GatewayService, settings=Settings.load(config))
+    service = worker_factory(GatewayService, settings=GatewaySettings.load(config))
     response = service.openapi_document(Request(EnvironBuilder("/api/v1/openapi.json").get_environ()))
     assert response.status_code == 200 and response.mimetype == "application/json"
     return json.loads(response.get_data())

@@ -5,8 +5,8 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from services.gateway.settings import GatewaySettings
 from services.gateway.pages import client_ip, safe_next
-from shared.settings import Settings
 
 FILE = "/files/0b6d3c1e-4f2a-4c8e-9a51-2f0e8d7c6b5a"
 
@@ -53,8 +53,8 @@ def request(peer: str, forwarded: str | None = None) -> Request:
     return Request(EnvironBuilder(headers=headers, environ_base={"REMOTE_ADDR": peer}).get_environ())
 
 
-def settings(proxies: str = "") -> Settings:
-    return Settings.load({"TRUSTED_PROXIES": proxies})
+def settings(proxies: str = "") -> GatewaySettings:
+    return GatewaySettings.load({"TRUSTED_PROXIES": proxies})
 
 
 def test_without_trusted_proxies_the_peer_is_the_client_whatever_it_forwards():

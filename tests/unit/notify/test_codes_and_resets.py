@@ -14,11 +14,11 @@ import requests
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
+from services.notify.settings import NotifySettings
 from services.notify.models import Delivery
 from services.notify.service import NotifyService
 from shared.clock import FixedClock
 from shared.contract import PASSWORD_RESET_REQUESTED, SMS_CODE_REQUESTED
-from shared.settings import Settings
 from tests.support.sinks import html, plain_text
 from tests.support.workers import Worker
 
@@ -100,7 +100,7 @@ def issued_codes():
 
 @pytest.fixture
 def notify(session, clock, sms, mailer, issued_codes):
-    settings = Settings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "30"})
+    settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "30"})
     service = worker_factory(NotifyService, db=session, clock=clock, sms=sms, mailer=mailer, settings=settings)
     fresh = (f"{n:06d}" for n in itertools.count(482_913, 7_919))
 

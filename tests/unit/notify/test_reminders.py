@@ -3,9 +3,9 @@ import uuid
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.notify.settings import NotifySettings
 from services.notify.service import NotifyService
 from shared.contract import FILES_EXPIRING
-from shared.settings import Settings
 from tests.support.sinks import html, links_in, plain_text
 from tests.unit.notify.test_service import NOW, RecordingMailer
 
@@ -22,7 +22,7 @@ def notify(open_session, mailer):
     from shared.clock import FixedClock
 
     service = worker_factory(NotifyService, db=open_session("notify"), mailer=mailer, clock=FixedClock(NOW),
-                             settings=Settings.load({"PUBLIC_BASE_URL": BASE_URL}))
+                             settings=NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL}))
     service.auth.get_recipient.return_value = {
         "community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent", "manager_id": "m1",
         "email": "beheer@example.be", "login": "beheer@example.be", "has_own_password": True,

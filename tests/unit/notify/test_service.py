@@ -5,12 +5,12 @@ from datetime import datetime, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.notify.settings import NotifySettings
 from services.notify.models import Delivery
 from services.notify.service import NotifyService
 from shared.clock import FixedClock
 from shared.contract import FILE_PUBLISHED
 from shared.errors import NotFound, ServiceUnavailable
-from shared.settings import Settings
 from tests.support.sinks import credentials_in, html, plain_text
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
@@ -48,7 +48,7 @@ def clock():
 
 @pytest.fixture
 def notify(session, mailer, clock):
-    settings = Settings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
+    settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
     service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings)
     service.auth.get_recipient.return_value = {
         "community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent", "manager_id": "m1",

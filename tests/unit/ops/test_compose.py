@@ -4,7 +4,8 @@ import subprocess
 
 import yaml
 
-from shared.settings import PROJECT_ROOT, Settings
+from services.gateway.settings import GatewaySettings
+from shared.settings import PROJECT_ROOT
 
 SECRETS = {"RABBITMQ_PASSWORD": "x" * 24, "POSTGRES_PASSWORD": "x" * 24, "MINIO_ROOT_PASSWORD": "x" * 24,
            "INGEST_API_KEYS": "k" * 32, "CSRF_SECRET": "c" * 32, "TOTP_ENCRYPTION_KEY": "t" * 43}
@@ -21,7 +22,7 @@ def test_compose_file_is_valid_and_runs_every_service():
     services = yaml.safe_load(result.stdout)["services"]
     assert {"auth", "files", "notify", "gateway", "migrate", "rabbitmq", "postgres", "minio", "mailpit"} <= set(services)
     for name in ("auth", "files", "notify", "gateway"):
-        assert services[name]["command"][:4] == ["nameko", "run", "--config", "config.yaml"]
+        assert services[name]["command"] == ["python", "-m", "ops.serve", name]  # settings checked, then nameko run
         assert services[name]["environment"]["ENERGIEPOST_ENV"] == "production"
         assert "replicas" in services[name]["deploy"]
 
@@ -35,7 +36,7 @@ def test_secrets_have_no_defaults():
 
 def test_the_gateway_behind_the_proxy_starts_and_trusts_only_private_networks():
     environment = yaml.safe_load(config(SECRETS).stdout)["services"]["gateway"]["environment"]
-    settings = Settings.load(environment)  # a bad or retired setting would stop it here
+    settings = GatewaySettings.load(environment)  # a bad or retired setting would stop it here
     assert settings.trusted_proxies and all(network.is_private for network in settings.trusted_proxies)
     assert settings.require_csrf_secret() == SECRETS["CSRF_SECRET"]
 

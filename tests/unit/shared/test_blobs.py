@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 import eventlet
 import pytest
 
+from shared.blobs import BlobStoreSettings
 from shared.blobs import BlobNotFound, BlobTooLarge, FileBlobStore, key_time, open_blob_store
 from shared.s3blobs import PART_SIZE, S3BlobStore
-from shared.settings import ConfigurationError, Settings
+from shared.settings import ConfigurationError
 from tests.support.blobstores import BACKENDS, contents
 
 pytestmark = pytest.mark.parametrize("blob_store_config", BACKENDS, indirect=True)
@@ -18,7 +19,7 @@ BIG = PART_SIZE * 2 + 12345  # three parts on S3
 
 @pytest.fixture
 def store(blob_store_config):
-    return open_blob_store(Settings.load(blob_store_config))
+    return open_blob_store(BlobStoreSettings.load(blob_store_config))
 
 
 def now() -> datetime:
@@ -172,4 +173,4 @@ def test_open_blob_store_by_url(store, blob_store_config):
     backend = FileBlobStore if blob_store_config["BLOB_STORE"].startswith("file:") else S3BlobStore
     assert isinstance(store, backend)
     with pytest.raises(ConfigurationError, match="unsupported scheme"):
-        open_blob_store(Settings.load({**blob_store_config, "BLOB_STORE": "ftp://example/bucket"}))
+        open_blob_store(BlobStoreSettings.load({**blob_store_config, "BLOB_STORE": "ftp://example/bucket"}))

@@ -4,9 +4,10 @@ import os
 
 import pytest
 
+from shared.blobs import BlobStoreSettings
 from shared.blobs import open_blob_store
 from shared.s3blobs import MAX_PARTS, S3BlobStore
-from shared.settings import ConfigurationError, Settings
+from shared.settings import ConfigurationError
 
 MiB = 1024 * 1024
 
@@ -17,7 +18,7 @@ def config(s3_server):
 
 
 def test_a_blob_past_the_copy_limit_is_adopted_in_parts(config):
-    store = open_blob_store(Settings.load(config))
+    store = open_blob_store(BlobStoreSettings.load(config))
     small = S3BlobStore(store.client, store.bucket, store.prefix, copy_limit=6 * MiB, copy_part_size=5 * MiB)
     data = os.urandom(12 * MiB + 1)
     blob = small.put([data])
@@ -29,7 +30,7 @@ def test_a_blob_past_the_copy_limit_is_adopted_in_parts(config):
 
 
 def test_parts_grow_with_the_upload_limit_to_stay_within_s3s_part_count(config):
-    store = open_blob_store(Settings.load(config))
+    store = open_blob_store(BlobStoreSettings.load(config))
     assert store.writer(max_bytes=2 * 1024 * MiB).part_size == store.part_size
     assert store.writer(max_bytes=200 * 1024 * MiB).part_size * MAX_PARTS >= 200 * 1024 * MiB
 
@@ -37,7 +38,7 @@ def test_parts_grow_with_the_upload_limit_to_stay_within_s3s_part_count(config):
 def test_the_bucket_and_prefix_come_from_the_url(config):
     bucket = config["BLOB_STORE"].split("/")[2]
     for url, prefix in ((f"s3://{bucket}/a/b/", "a/b/"), (f"s3://{bucket}", "")):
-        store = open_blob_store(Settings.load({**config, "BLOB_STORE": url}))
+        store = open_blob_store(BlobStoreSettings.load({**config, "BLOB_STORE": url}))
         assert (store.bucket, store.prefix) == (bucket, prefix)
         blob = store.put([b"x"])
         assert store.client.head_object(Bucket=bucket, Key=f"{prefix}staged/{blob.key}")["ContentLength"] == 1
@@ -53,10 +54,10 @@ def test_the_bucket_and_prefix_come_from_the_url(config):
 )
 def test_s3_settings_are_checked_at_start(config, change, complaint):
     with pytest.raises(ConfigurationError, match=complaint):
-        open_blob_store(Settings.load({**config, **change}))
+        open_blob_store(BlobStoreSettings.load({**config, **change}))
 
 
 def test_the_secret_key_never_shows_in_the_settings(config):
-    settings = Settings.load(config)
+    settings = BlobStoreSettings.load(config)
     assert config["S3_SECRET_ACCESS_KEY"] not in repr(settings)
     assert settings.s3_secret_access_key == config["S3_SECRET_ACCESS_KEY"]

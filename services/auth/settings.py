@@ -1,0 +1,25 @@
+"""auth's settings: its database, the login rules, and the key of authenticator-app secrets."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import KEY_HINT, DatabaseUrl, Key32, ServiceSettings, database_url_field, decode_key, secret
+
+
+class AuthSettings(ServiceSettings):
+    database_url: DatabaseUrl = database_url_field("auth")
+    login_max_failures: int = Field(10, alias="LOGIN_MAX_FAILURES", ge=1)
+    login_failure_window_minutes: int = Field(15, alias="LOGIN_FAILURE_WINDOW_MINUTES", ge=1)
+    session_idle_minutes: int = Field(30, alias="SESSION_IDLE_MINUTES", ge=1)
+    session_max_hours: int = Field(12, alias="SESSION_MAX_HOURS", ge=1)
+    initial_password_days: int = Field(7, alias="INITIAL_PASSWORD_DAYS", ge=1)
+    sms_code_seconds: int = Field(300, alias="SMS_CODE_SECONDS", ge=30)
+    sms_code_max_tries: int = Field(5, alias="SMS_CODE_MAX_TRIES", ge=1)
+    sms_max_sends: int = Field(4, alias="SMS_MAX_SENDS", ge=1)
+    reset_link_minutes: int = Field(60, alias="RESET_LINK_MINUTES", ge=5)
+    totp_encryption_key: Key32 | None = secret("TOTP_ENCRYPTION_KEY")
+
+    def require_totp_key(self) -> bytes:
+        """The key that encrypts authenticator-app secrets (development: one generated in DATA_DIR)."""
+        return decode_key(self.secret_or_dev("TOTP_ENCRYPTION_KEY", self.totp_encryption_key,
+                                             dev_file="dev-totp-key", hint=KEY_HINT))
