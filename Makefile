@@ -36,7 +36,7 @@ test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser --confcutdir=tests/browser -p no:pytest_nameko
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(ONLY)
 
 up:
 	docker compose -p energiepost -f compose.yaml up --build

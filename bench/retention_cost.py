@@ -82,14 +82,14 @@ def measure(total: int, directory: Path, settings) -> dict:
     return {"total": total, "seconds": seconds, "touched": report.deleted + report.reminded}
 
 
-def main() -> list[tuple[str, str, str, str]]:
+def main() -> list[tuple[str, ...]]:
     settings = FilesSettings.load({})
     with tempfile.TemporaryDirectory() as directory:
         small = measure(10_000, Path(directory), settings)
         large = measure(1_000_000, Path(directory), settings)
     ratio = large["seconds"] / small["seconds"]
     return [
-        ("retention run, 10,000 stored / 2,000 due", f"{small['seconds']:.3f} s", "baseline", ""),
-        ("retention run, 1,000,000 stored / 2,000 due", f"{large['seconds']:.3f} s", f"{ratio:.2f}x",
-         "target < 2x (a full scan would be ~100x)"),
+        ("retention run, 1,000,000 stored / 2,000 due", f"{large['seconds']:.3f} s",
+         f"10,000 stored / 2,000 due: {small['seconds']:.3f} s", f"{ratio:.2f}x",
+         "< 2x (a full scan would be ~100x)"),
     ]

@@ -18,6 +18,9 @@ from ops.settings import OpsSettings
 from services.gateway.settings import GatewaySettings
 from shared.settings import PROJECT_ROOT, mask_password
 
+# nameko 2.14's command line imports pkg_resources and eventlet, both of which
+# print a deprecation banner at every start; the services work the same.
+QUIET_NAMEKO = "ignore::UserWarning:nameko.cli.main,ignore::Warning:nameko.cli.commands"
 HOW_TO_START_RABBITMQ = "start it with `rabbitmq-server -detached` (or `docker run -d -p 5672:5672 rabbitmq:3`)"
 
 
@@ -42,9 +45,7 @@ def development_environment(environ: dict) -> dict:
     env.setdefault("SMS_SINK_PORT", str(sms.port or 80))
     env.setdefault("SMS_SINK_FILE", str(Path(env["DATA_DIR"]) / "sms.jsonl"))
     env.setdefault("PYTHONUNBUFFERED", "1")
-    # nameko 2.14's command line imports pkg_resources and eventlet, both of which
-    # print a deprecation banner at every start; the services work the same.
-    env.setdefault("PYTHONWARNINGS", "ignore::UserWarning:nameko.cli.main,ignore::Warning:nameko.cli.commands")
+    env.setdefault("PYTHONWARNINGS", QUIET_NAMEKO)
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     return env

@@ -11,7 +11,10 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import requests
+from amqp.exceptions import ChannelError
+from kombu import Connection
 
+from ops.run import QUIET_NAMEKO
 from shared.settings import PROJECT_ROOT
 from tests.support.sinks import free_port, wait_until
 
@@ -89,11 +92,60 @@ def _healthy(process: subprocess.Popen, env: dict, output) -> bool:
 
 
 def _consumers(amqp_uri: str, queue: str) -> int:
-    api = urlsplit(RABBIT_API_URI)
-    vhost = urlsplit(amqp_uri).path.lstrip("/") or "%2F"
-    response = requests.get(f"{api.scheme}://{api.hostname}:{api.port}/api/queues/{vhost}/{queue}",
-                            auth=(api.username, api.password), timeout=5)
-    return response.json().get("consumers", 0) if response.ok else 0
+    return queue_counts(amqp_uri, queue)[1]
+
+
+def queue_counts(amqp_uri: str, queue: str) -> tuple[int, int]:
+    """(ready messages, consumers) of a queue, as the broker sees them now; (0, 0) if it does not exist."""
+    with Connection(amqp_uri) as connection:
+        try:
+            _, messages, consumers = connection.channel().queue_declare(queue, passive=True)
+        except ChannelError:
+            return 0, 0
+    return messages, consumers
+
+
+class ServiceProcess:
+    """One service under ``nameko run`` (as the Procfile starts it), output to ``log``.
+
+    ``stop()`` is Ctrl-C (SIGINT: nameko finishes its workers first), ``kill()`` a crash.
+    """
+
+    def __init__(self, service: str, env: dict, log: Path):
+        self.service = service
+        self.env = env
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "nameko"), "run", "--config", "config.yaml",
+                 f"services.{service}.service"],
+                cwd=PROJECT_ROOT, env={**env, "PYTHONWARNINGS": QUIET_NAMEKO}, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_consuming(self, queue: str, consumers: int = 1, timeout: float = 60) -> None:
+        """Until ``queue`` has at least ``consumers`` consumers (this process among them)."""
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.service} exited with {self.process.returncode}")
+            return queue_counts(self.env["AMQP_URI"], queue)[1] >= consumers
+
+        wait_until(ready, timeout=timeout, interval=0.1, message=f"{self.service} to consume {queue}")
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
 
 
 def cli(env: dict, *args: str) -> subprocess.CompletedProcess:

@@ -1,0 +1,195 @@
+"""Month-end fan-out: N waiting ``file_published`` events, then notify started.
+
+Drain: from the moment the first notify process consumes the waiting events until
+the mail sink has accepted all N e-mails (one per community; every tenth manager
+has never logged in, so that e-mail carries a login and an initial password).
+Baseline, in the same run: a bare ``smtplib`` loop handing N rendered messages of
+the same kind to the same sink, one connection per message.  Target: one notify
+process within 2x of the baseline, two clearly faster.
+
+Latency: publishes through the ingest API at a steady 20 per second; from the
+publish call to the sink's acceptance of the e-mail (p50, p99), next to the time
+the publish call itself took.
+"""
+from __future__ import annotations
+
+import smtplib
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from nameko.standalone.events import event_dispatcher, get_event_exchange
+
+from bench.system import QueueWatch, bench_system, percentile, scaled
+from services.auth.models import Community, Manager
+from services.auth.passwords import hash_password
+from services.notify import messages
+from shared.contract import FILE_PUBLISHED
+from shared.db import make_engine, make_sessionmaker
+from tests.support.sinks import credentials_in, links_in
+from tests.support.system import ingest
+
+QUEUE = "evt-files-file_published--notify.on_file_published"
+NOW = datetime.now(timezone.utc)
+FIRST_MAIL_EVERY = 10  # one manager in ten never logged in: that e-mail carries credentials
+RATE = 20  # publishes per second in the latency run
+
+
+def community_id(n: int) -> str:
+    return f"ec-{n:05d}"
+
+
+def address(n: int) -> str:
+    return f"beheer-{n:05d}@example.be"
+
+
+def seed_communities(database_url: str, count: int) -> None:
+    """``count`` communities, each with its own manager; most chose their own password."""
+    own = hash_password("een eigen wachtwoord van lang geleden")
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine)() as session:
+        for n in range(count):
+            fresh = n % FIRST_MAIL_EVERY == 0
+            manager = Manager(id=str(uuid.uuid4()), email=address(n), gsm="+32470123456",
+                              password_hash=None if fresh else own, password_is_initial=False,
+                              password_changed_at=None if fresh else NOW, created_at=NOW, updated_at=NOW)
+            session.add(Community(id=community_id(n), name=f"Energiegemeenschap {n}", manager=manager,
+                                  created_at=NOW, updated_at=NOW))
+        session.commit()
+    engine.dispose()
+
+
+def file_published(n: int) -> dict:
+    return FILE_PUBLISHED.build(
+        file_id=str(uuid.uuid4()), community_id=community_id(n), name=f"correcties-2026-10-{n:05d}.csv",
+        size=1_250_000, sha256="a" * 64, kind="periodic", shared_by="Fluvius",
+        published_at=NOW.isoformat(), expires_at=(NOW + timedelta(days=30)).isoformat(),
+    )
+
+
+def baseline(system, count: int) -> float:
+    """Seconds for a bare smtplib loop: the same kind of messages, one connection each."""
+    settings = system.settings
+    prepared = []
+    for n in range(count):
+        credentials = {"login": address(n), "password": "k7qm-t3xa-9pwd-hv2e"} if n % FIRST_MAIL_EVERY == 0 else None
+        recipient = {"community_name": f"Energiegemeenschap {n}", "email": address(n)}
+        rendered = messages.render_file_published(file_published(n), recipient, credentials, settings)
+        prepared.append(messages.build_email(
+            sender_name=settings.operator_name, sender=settings.mail_from, recipient=address(n), rendered=rendered,
+            message_id=messages.new_message_id(settings.mail_from), now=NOW))
+    started = time.perf_counter()
+    for message in prepared:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port) as smtp:
+            smtp.send_message(message)
+    seconds = time.perf_counter() - started
+    _mails(system, count)
+    for path in _eml(system):
+        path.unlink()
+    return seconds
+
+
+def _eml(system) -> list[Path]:
+    return sorted(system.mail.target.glob("*.eml"))
+
+
+def _mails(system, count: int, timeout: float = 300) -> list:
+    deadline = time.monotonic() + timeout
+    while len(paths := _eml(system)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {len(paths)} of {count} e-mails arrived")
+        time.sleep(0.01)
+    return paths
+
+
+def drain(processes: int, count: int) -> dict:
+    with bench_system() as system:
+        seed_communities(system.settings.database_url("auth"), count)
+        system.start("auth")
+        smtp_seconds = baseline(system, count)
+
+        config = {"AMQP_URI": system.amqp_uri, "serializer": "json"}
+        dispatch = event_dispatcher(config, declare=[get_event_exchange("files", config)])
+        for n in range(count):
+            dispatch("files", "file_published", file_published(n))
+        watch = QueueWatch(system.amqp_uri, QUEUE)
+        watch.wait(lambda messages, _: messages == count)
+
+        system.start("notify", processes, wait=False)
+        started = watch.wait(lambda _, consumers: consumers >= 1)
+        paths = _mails(system, count)
+        seconds = time.perf_counter() - started
+        watch.close()
+        time.sleep(0.5)  # anything sent twice would arrive now
+        mails = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in _eml(system)]
+    recipients = [m["To"] for m in mails]
+    with_credentials = sum(1 for m in mails if credentials_in(m))
+    assert len(paths) == count and sorted(recipients) == sorted(address(n) for n in range(count)), \
+        f"{len(mails)} e-mails for {count} events, {len(set(recipients))} recipients"
+    assert with_credentials == len(range(0, count, FIRST_MAIL_EVERY)), with_credentials
+    return {"seconds": seconds, "smtp_seconds": smtp_seconds, "credentials": with_credentials}
+
+
+def latency(seconds: float) -> dict:
+    """Publish at RATE per second for ``seconds``; per publish: call time and time to the e-mail."""
+    communities = 20
+    total = int(seconds * RATE)
+    with bench_system() as system:
+        seed_communities(system.settings.database_url("auth"), communities)
+        for service in ("auth", "files", "notify", "gateway"):
+            system.start(service)
+        config = {"PUBLIC_BASE_URL": system.base_url}
+        called: dict[str, tuple[float, float]] = {}
+
+        def publish(n: int) -> None:
+            at = time.time()
+            response = ingest(config, community_id=community_id(n % communities), filename=f"bestand-{n}.csv")
+            assert response.status_code == 201, response.text
+            called[response.json()["id"]] = (at, time.time() - at)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            start = time.monotonic() + 0.2
+            futures = []
+            for n in range(total):
+                time.sleep(max(0.0, start + n / RATE - time.monotonic()))
+                futures.append(pool.submit(publish, n))
+            for future in futures:
+                future.result()
+        paths = _mails(system, total, timeout=120)
+        delays = []
+        for path in paths:
+            (link,) = links_in(message_from_bytes(path.read_bytes(), policy=policy.default), system.base_url)
+            at, _ = called[link.rsplit("/", 1)[1]]
+            accepted = datetime.strptime(path.name.split("-", 1)[0], "%Y%m%dT%H%M%S.%fZ")
+            delays.append(accepted.replace(tzinfo=timezone.utc).timestamp() - at)
+    calls = [took for _, took in called.values()]
+    return {"count": total, "p50": percentile(delays, 0.5), "p99": percentile(delays, 0.99),
+            "call_p50": percentile(calls, 0.5), "call_p99": percentile(calls, 0.99)}
+
+
+def main() -> list[tuple[str, ...]]:
+    count = scaled(1000, minimum=100)
+    one = drain(1, count)
+    two = drain(2, count)
+    steady = latency(scaled(15, minimum=5))
+    rows = []
+    for label, result, target in (("1 notify", one, "<= 2x"), ("2 notify", two, "clearly below the 1-notify ratio")):
+        rows.append((
+            f"fan-out, {count} waiting events ({result['credentials']} first e-mails), {label}: drain",
+            f"{result['seconds']:.2f} s ({count / result['seconds']:.0f}/s)",
+            f"smtplib loop {result['smtp_seconds']:.2f} s",
+            f"{result['seconds'] / result['smtp_seconds']:.2f}x",
+            target,
+        ))
+    for quantile in ("p50", "p99"):
+        rows.append((
+            f"publish -> e-mail accepted at {RATE}/s ({steady['count']} publishes): {quantile}",
+            f"{steady[quantile] * 1000:.0f} ms",
+            f"publish call {steady['call_' + quantile] * 1000:.0f} ms",
+            f"{steady[quantile] / steady['call_' + quantile]:.1f}x",
+            "report",
+        ))
+    return rows
