@@ -7,7 +7,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from services.auth.models import Community, Manager
-from services.auth.passwords import generate_initial_password, hash_password
+from services.auth.passwords import generate_initial_password, hash_generated_password
 
 
 def issue_initial_credentials(session: Session, community: Community, *, ref: str, now: datetime) -> dict | None:
@@ -30,7 +30,7 @@ def issue_initial_credentials(session: Session, community: Community, *, ref: st
             Manager.initial_used_at.is_(None),
         )
         .values(
-            password_hash=hash_password(password),
+            password_hash=hash_generated_password(password),
             password_is_initial=True,
             initial_issue_ref=ref,
             initial_issued_at=now,

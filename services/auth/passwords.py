@@ -1,4 +1,11 @@
-"""Passwords: hashing (argon2id) and the rules for one a manager chooses.
+"""Passwords: hashing and the rules for one a manager chooses.
+
+A password a person chose is hashed with argon2id: it may be guessable, so each
+guess must be expensive.  A generated initial password is not guessable (about 79
+random bits): a salted, keyed SHA-256 keeps it just as safe at a tiny fraction of
+the cost, which matters when thousands of first e-mails go out at month-end.
+Checking one still takes as long as an argon2id check, so the answer time does not
+tell whether an account still has its initial password.
 
 The rules follow NIST SP 800-63B: a minimum length, long passwords welcome and
 never truncated, no composition rules, and a refusal — with the reason — for
@@ -12,6 +19,8 @@ same characters typed on another keyboard or device give the same password.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import hmac
 import secrets
 import unicodedata
 from functools import lru_cache
@@ -58,6 +67,7 @@ DUTCH_WORDS = ("wachtwoord", "paswoord", "welkom", "geheim", "zomer", "winter", 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 # Verified when the login is unknown, so that answer takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_GENERATED = "$generated-hmac-sha256$"  # prefix of the hash of a generated initial password
 
 
 def generate_initial_password() -> str:
@@ -73,10 +83,31 @@ def hash_password(password: str) -> str:
     return _hasher.hash(normalise(password))
 
 
+def hash_generated_password(password: str) -> str:
+    """The hash of a password we generated (``generate_initial_password``), never of a chosen one:
+    a salted HMAC-SHA256, since 79 random bits need no slow hash."""
+    salt = secrets.token_hex(16)
+    return f"{_GENERATED}{salt}${_keyed_digest(salt, password)}"
+
+
+def _keyed_digest(salt: str, password: str) -> str:
+    return hmac.new(salt.encode(), password.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
 def _matches(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; as long as an argon2id check whatever the hash (or none)."""
+    if password_hash and password_hash.startswith(_GENERATED):
+        salt, _, digest = password_hash.removeprefix(_GENERATED).partition("$")
+        matches = hmac.compare_digest(_keyed_digest(salt, password), digest)
+        _argon2_verify(_DUMMY_HASH, password)  # as long as any other check
+        return matches
+    return _argon2_verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+
+
+def _argon2_verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):  # text that is no UTF-8 matches nothing
         return False
 
 
@@ -89,7 +120,8 @@ def verify_and_update(password_hash: str | None, password: str) -> tuple[bool, s
     """
     normalised = normalise(password)
     if _matches(password_hash, normalised):
-        return True, hash_password(normalised) if _hasher.check_needs_rehash(password_hash) else None
+        outdated = not password_hash.startswith(_GENERATED) and _hasher.check_needs_rehash(password_hash)
+        return True, hash_password(normalised) if outdated else None
     if normalised != password and _matches(password_hash, password):  # hashed before normalisation
         return True, hash_password(normalised)
     return False, None

@@ -14,7 +14,8 @@ from argon2 import PasswordHasher, Type, extract_parameters
 
 from services.auth import passwords
 from services.auth.passwords import (
-    BREACHED_LIST, breached_passwords, check_new_password, hash_password, verify_and_update, verify_password,
+    BREACHED_LIST, breached_passwords, check_new_password, generate_initial_password, hash_generated_password,
+    hash_password, verify_and_update, verify_password,
 )
 from shared.errors import InvalidInput
 
@@ -263,3 +264,28 @@ def test_checking_against_no_hash_takes_as_long_as_a_real_check():
     real = median_seconds(lambda: verify_password(hashed, "verkeerd wachtwoord"))
     missing = median_seconds(lambda: verify_password(None, "verkeerd wachtwoord"))
     assert 0.3 <= missing / real <= 3, (missing, real)
+
+
+def test_a_generated_password_is_kept_as_a_salted_hmac_and_checked_like_any_other():
+    password = generate_initial_password()
+    first, second = hash_generated_password(password), hash_generated_password(password)
+    assert first != second and password not in first
+    assert verify_password(first, password) and verify_password(second, password)
+    assert not verify_password(first, generate_initial_password())
+    assert not verify_password(first, password.upper())
+
+
+def test_checking_a_generated_password_takes_as_long_as_an_argon2id_check():
+    """Whether an account still has its initial password must not show in the answer time."""
+    chosen = hash_password("paarden eten graag wortels")
+    generated = hash_generated_password(generate_initial_password())
+    verify_password(chosen, "warm-up")
+    real = median_seconds(lambda: verify_password(chosen, "verkeerd wachtwoord"))
+    initial = median_seconds(lambda: verify_password(generated, "verkeerd wachtwoord"))
+    assert 0.3 <= initial / real <= 3, (initial, real)
+
+
+@pytest.mark.parametrize("hashed", [hash_password("paarden eten graag wortels"),
+                                    hash_generated_password("k7qm-t3xa-9pwd-hv2e"), None])
+def test_text_that_is_no_utf8_matches_nothing(hashed):
+    assert verify_password(hashed, "\ud800") is False
