@@ -20,6 +20,8 @@ def issue_initial_credentials(session: Session, community: Community, *, ref: st
     claim is one conditional UPDATE, so concurrent deliveries cannot both win.
     """
     manager = community.manager
+    if not _may_receive(manager, ref):
+        return None  # nothing generated, hashed or written: the usual answer at month-end
     password = generate_initial_password()
     claimed = session.execute(
         update(Manager)
@@ -57,3 +59,10 @@ def void_initial_password(manager: Manager, *, now: datetime) -> bool:
     manager.initial_used_at = None
     manager.updated_at = now
     return True
+
+
+def _may_receive(manager: Manager, ref: str) -> bool:
+    """The claim's conditions on the row as loaded: most managers fail them, and then
+    nothing is generated or written (the claim checks them again as it writes)."""
+    return (manager.initial_issue_ref in (None, ref) and manager.initial_used_at is None
+            and (manager.password_hash is None or manager.password_is_initial))

@@ -3,7 +3,9 @@ from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.auth import account, audit, authenticator, communities, contacts, credentials, login, resets, sessions
+from services.auth import (
+    account, audit, authenticator, communities, contacts, credentials, login, recipients, resets, sessions,
+)
 from services.auth.dependencies import Secrets
 from services.auth.models import LoginAttempt, OutboxMessage
 from services.auth.settings import AuthSettings
@@ -60,26 +62,11 @@ class AuthService:
     # --- asked by notify when it sends ----------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def get_recipient(self, community_id):
-        """Where a community's mail goes: the manager's address and login, and whether the
-        manager has chosen an own password yet (what later e-mails may say about logging in)."""
-        community = communities.get_community(self.db, community_id)
-        manager = community.manager
-        return {
-            "community_id": community.id,
-            "community_name": community.name,
-            "manager_id": manager.id,
-            "email": manager.email,
-            "login": manager.login,
-            "has_own_password": manager.password_hash is not None and not manager.password_is_initial,
-        }
-
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def issue_initial_credentials(self, community_id, ref):
-        community = communities.get_community(self.db, community_id)
-        issued = credentials.issue_initial_credentials(self.db, community, ref=ref, now=self.clock.now())
+    def prepare_mail_recipients(self, mails):
+        """For a batch of e-mails: each one's recipient, and initial credentials where due."""
+        answers = recipients.prepare_mail_recipients(self.db, mails, now=self.clock.now())
         self.db.commit()
-        return issued
+        return answers
 
     @rpc
     def issue_sms_code(self, attempt_id, ref):

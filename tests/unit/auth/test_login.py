@@ -34,6 +34,7 @@ from services.auth.service import AuthService
 from shared.clock import FixedClock
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
 from tests.support.workers import Worker
+from tests.unit.auth.issuing import issue_initial_credentials
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 COMMUNITY = "zonnedelen-gent"
@@ -149,7 +150,7 @@ def auth(session, clock):
 def initial_password(auth):
     """A registered community whose manager got the initial password (first e-mail)."""
     auth.add_community(COMMUNITY, "Zonnedelen Gent", LOGIN, GSM)
-    return auth.issue_initial_credentials(COMMUNITY, "file_published:first")["password"]
+    return issue_initial_credentials(auth, COMMUNITY, "file_published:first")["password"]
 
 
 @pytest.fixture
@@ -218,8 +219,8 @@ def test_after_choosing_an_own_password_the_initial_one_no_longer_works(auth, in
 
 
 def test_no_new_initial_password_once_an_own_one_is_chosen(auth, manager):
-    assert auth.issue_initial_credentials(COMMUNITY, "file_published:first") is None
-    assert auth.issue_initial_credentials(COMMUNITY, "file_published:later") is None
+    assert issue_initial_credentials(auth, COMMUNITY, "file_published:first") is None
+    assert issue_initial_credentials(auth, COMMUNITY, "file_published:later") is None
 
 
 def test_the_initial_password_expires_after_initial_password_days(auth, clock, session, initial_password):

@@ -3,11 +3,13 @@ from datetime import datetime, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.auth import credentials
 from services.auth.passwords import hash_password, verify_password
 from services.auth.models import Manager
 from services.auth.service import AuthService
 from shared.clock import FixedClock
 from shared.errors import AlreadyExists, InvalidInput, NotFound
+from tests.unit.auth.issuing import issue_initial_credentials
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 
@@ -73,11 +75,11 @@ def test_update_renames_the_account_of_a_single_community_manager_who_keeps_an_o
 @pytest.mark.parametrize("change", [{"email": "nieuw@example.be"}, {"gsm": "0471 99 88 77"}])
 def test_a_contact_change_voids_the_initial_password_and_the_next_mail_carries_a_new_one(auth, session, change):
     add(auth)
-    old = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    old = issue_initial_credentials(auth, "zonnedelen-gent", "file_published:1")
     auth.update_community("zonnedelen-gent", **change)
     manager = session.query(Manager).one()
     assert manager.password_hash is None and not verify_password(manager.password_hash, old["password"])
-    new = auth.issue_initial_credentials("zonnedelen-gent", "file_published:2")
+    new = issue_initial_credentials(auth, "zonnedelen-gent", "file_published:2")
     assert new["login"] == change.get("email", "beheer@example.be") and new["password"] != old["password"]
     session.expire_all()
     assert verify_password(session.query(Manager).one().password_hash, new["password"])
@@ -85,7 +87,7 @@ def test_a_contact_change_voids_the_initial_password_and_the_next_mail_carries_a
 
 def test_a_new_name_alone_keeps_the_initial_password(auth, session):
     add(auth)
-    issued = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    issued = issue_initial_credentials(auth, "zonnedelen-gent", "file_published:1")
     auth.update_community("zonnedelen-gent", name="Zonnedelen Groot-Gent")
     assert verify_password(session.query(Manager).one().password_hash, issued["password"])
 
@@ -118,20 +120,20 @@ def test_get_community_reveals_no_personal_data(auth):
 
 def test_initial_password_is_issued_once_and_stored_only_as_a_salted_hash(auth, session):
     add(auth)
-    first = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    first = issue_initial_credentials(auth, "zonnedelen-gent", "file_published:1")
     assert first["login"] == "beheer@example.be"
     assert len(first["password"]) == 19
     manager = session.query(Manager).one()
     assert manager.password_hash.startswith("$generated-hmac-sha256$")  # generated: no argon2id needed
     assert first["password"] not in manager.password_hash
     assert verify_password(manager.password_hash, first["password"])
-    assert auth.issue_initial_credentials("zonnedelen-gent", "file_published:2") is None
+    assert issue_initial_credentials(auth, "zonnedelen-gent", "file_published:2") is None
 
 
 def test_the_same_delivery_asking_again_gets_a_fresh_password_the_old_one_stops(auth, session):
     add(auth)
-    lost = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
-    again = auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
+    lost = issue_initial_credentials(auth, "zonnedelen-gent", "file_published:1")
+    again = issue_initial_credentials(auth, "zonnedelen-gent", "file_published:1")
     assert again["password"] != lost["password"]
     manager = session.query(Manager).one()
     assert verify_password(manager.password_hash, again["password"])
@@ -143,17 +145,74 @@ def test_a_manager_with_an_own_password_gets_no_initial_one(auth, session):
     manager = session.query(Manager).one()
     manager.password_hash, manager.password_is_initial = "$argon2id$own", False
     session.commit()
-    assert auth.issue_initial_credentials("zonnedelen-gent", "file_published:1") is None
+    assert issue_initial_credentials(auth, "zonnedelen-gent", "file_published:1") is None
+
+
+def mail(community_id, ref, credentials=True):
+    return {"community_id": community_id, "ref": ref, "credentials": credentials}
+
+
+def test_one_call_answers_a_batch_of_mails_in_order(auth, session):
+    add(auth)
+    add(auth, community_id="wind-aalst", name="Wind Aalst")  # the same manager
+    add(auth, community_id="zon-gent", name="Zon Gent", email="zon@example.be", gsm="0470 99 99 99")
+    answers = auth.prepare_mail_recipients([
+        mail("zonnedelen-gent", "file_published:1"), mail("unknown", "file_published:2"),
+        mail("wind-aalst", "file_published:3"), mail("zon-gent", "files_expiring:4", credentials=False),
+    ])
+    first, unknown, same_manager, reminder = answers
+    assert unknown is None
+    assert first["recipient"] == {
+        "community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent",
+        "manager_id": first["recipient"]["manager_id"], "email": "beheer@example.be", "login": "beheer@example.be",
+        "has_own_password": False,
+    }
+    assert first["credentials"]["login"] == "beheer@example.be"
+    assert same_manager["recipient"]["community_name"] == "Wind Aalst"
+    assert same_manager["credentials"] is None  # one initial password per manager, whatever the batch
+    assert reminder == {"recipient": {**reminder["recipient"], "email": "zon@example.be"}, "credentials": None}
+    assert session.query(Manager).filter_by(email="zon@example.be").one().password_hash is None
+
+
+def test_asking_for_a_manager_with_an_own_password_generates_and_writes_nothing(auth, session, monkeypatch):
+    add(auth)
+    manager = session.query(Manager).one()
+    manager.password_hash, manager.password_is_initial = "$argon2id$own", False
+    session.commit()
+    monkeypatch.setattr(credentials, "generate_initial_password", _not_to_be_called)
+    (answer,) = auth.prepare_mail_recipients([mail("zonnedelen-gent", "file_published:1")])
+    assert answer["credentials"] is None
+    session.expire_all()
+    manager = session.query(Manager).one()
+    assert (manager.password_hash, manager.updated_at, manager.initial_issue_ref) == ("$argon2id$own", NOW, None)
+
+
+def _not_to_be_called():
+    raise AssertionError("no password is generated for a manager who cannot get one")
+
+
+@pytest.mark.parametrize("mails", [
+    "zonnedelen-gent", [mail("zonnedelen-gent", "r")] * 501, [{"community_id": "zonnedelen-gent"}],
+    [mail("zonnedelen-gent", "r" * 65)], [mail("zonnedelen-gent", "r", credentials="yes")], [mail(7, "r")],
+])
+def test_malformed_batches_are_refused(auth, mails):
+    add(auth)
+    with pytest.raises(InvalidInput):
+        auth.prepare_mail_recipients(mails)
 
 
 def test_the_recipient_says_whether_the_manager_has_an_own_password(auth, session):
     add(auth)
-    assert auth.get_recipient("zonnedelen-gent")["has_own_password"] is False  # nothing yet
-    auth.issue_initial_credentials("zonnedelen-gent", "file_published:1")
-    assert auth.get_recipient("zonnedelen-gent")["has_own_password"] is False  # only the e-mailed one
+    assert recipient(auth)["has_own_password"] is False  # nothing yet
+    issue_initial_credentials(auth, "zonnedelen-gent", "file_published:1")
+    assert recipient(auth)["has_own_password"] is False  # only the e-mailed one
     manager = session.query(Manager).one()
     manager.password_hash, manager.password_is_initial = "$argon2id$own", False
     session.commit()
-    recipient = auth.get_recipient("zonnedelen-gent")
-    assert recipient["has_own_password"] is True
-    assert recipient["email"] == recipient["login"] == "beheer@example.be"
+    assert recipient(auth)["has_own_password"] is True
+    assert recipient(auth)["email"] == recipient(auth)["login"] == "beheer@example.be"
+
+
+def recipient(auth, community_id="zonnedelen-gent"):
+    (answer,) = auth.prepare_mail_recipients([mail(community_id, "files_expiring:1", credentials=False)])
+    return answer["recipient"]
