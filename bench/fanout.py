@@ -82,9 +82,9 @@ def baseline(system, count: int) -> float:
             sender_name=settings.operator_name, sender=settings.mail_from, recipient=address(n), rendered=rendered,
             message_id=messages.new_message_id(settings.mail_from), now=NOW))
     started = time.perf_counter()
-    for message in prepared:
+    for mail in prepared:  # built beforehand: the loop measures only what the mail server takes
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port) as smtp:
-            smtp.send_message(message)
+            smtp.sendmail(mail.sender, [mail.recipient], mail.data)
     seconds = time.perf_counter() - started
     _mails(system, count)
     for path in _eml(system):

@@ -1,9 +1,14 @@
-"""The delivery log: record first, then send, retry from the database until accepted."""
+"""The delivery log: record first, then send, retry from the database until accepted.
+
+A sender takes deliveries with a lease (``claim`` one, ``claim_due`` a batch), so no
+two workers or replicas send the same one; a sender that dies leaves its leases to
+run out, and then the deliveries are due again.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,31 +44,50 @@ def record(session: Session, *, kind: str, payload: dict, community_id: str, now
 
 
 def claim(session: Session, delivery_id: int, now: datetime) -> Delivery | None:
-    """Take a due delivery for sending (a lease, so no two workers or replicas send it)."""
-    claimed = session.execute(
+    """Take one due delivery for sending (a lease, so no two workers or replicas send it)."""
+    claimed = session.scalars(
         update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.status == PENDING,
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-        )
+        .where(Delivery.id == delivery_id, _due(now))
         .values(lease_until=now + LEASE)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .returning(Delivery)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
     session.commit()
-    return session.get(Delivery, delivery_id, populate_existing=True) if claimed else None
+    return claimed
 
 
-def due_ids(session: Session, now: datetime, limit: int = 50) -> list[int]:
-    return list(
-        session.scalars(
-            select(Delivery.id)
-            .where(Delivery.status == PENDING, Delivery.next_attempt_at <= now)
-            .order_by(Delivery.next_attempt_at)
-            .limit(limit)
-        )
+def claim_due(session: Session, now: datetime, limit: int) -> list[Delivery]:
+    """Take up to ``limit`` due deliveries, oldest first, for sending (a lease on each).
+
+    One UPDATE takes them, so concurrent senders (replicas) never take the same
+    row: PostgreSQL skips rows another sender is taking, SQLite writes one at a time.
+    """
+    due = (
+        select(Delivery.id)
+        .where(_due(now))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
+    claimed = session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(due))
+        .values(lease_until=now + LEASE)
+        .returning(Delivery)
+        .execution_options(populate_existing=True)
+    ).all()
+    session.commit()
+    return sorted(claimed, key=lambda delivery: (delivery.next_attempt_at, delivery.id))
+
+
+def _due(now: datetime):
+    return and_(Delivery.status == PENDING, Delivery.next_attempt_at <= now,
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+
+
+def release(delivery: Delivery) -> None:
+    """Give a claimed delivery back unattempted: due again for any sender."""
+    delivery.lease_until = None
 
 
 def mark_sent(delivery: Delivery, now: datetime) -> None:

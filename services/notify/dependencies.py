@@ -1,32 +1,56 @@
-"""notify's I/O: the SMTP server and the SMS gateway."""
+"""notify's I/O: the SMTP server and the SMS gateway; and one sender at a time."""
 from __future__ import annotations
 
 import smtplib
-from email.message import EmailMessage
 
 import requests
 from nameko.extensions import DependencyProvider
 
+from services.notify.messages import Email
 from shared.settings import UsesSettings
 
 
 class SmtpMailer:
-    """Hands a message to the configured SMTP server; raises if it is not accepted."""
+    """Hands messages to the configured SMTP server over one connection, opened at the
+    first message and again after a failure; raises if a message is not accepted."""
 
     def __init__(self, host: str, port: int, timeout: float = 30.0):
         self.host, self.port, self.timeout = host, port, timeout
+        self.smtp: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            smtp.send_message(message)
+    def send(self, email: Email) -> None:
+        if self.smtp is None:
+            self.smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        options = ("SMTPUTF8", "BODY=8BITMIME") if email.international else ()
+        try:
+            self.smtp.sendmail(email.sender, [email.recipient], email.data, mail_options=options)
+        except Exception:
+            self.close()  # refused or broken: the next message starts afresh
+            raise
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except Exception:
+                smtp.close()
 
 
 class Mailer(UsesSettings, DependencyProvider):
+    """An SMTP connection per worker: a sender's batch goes over one connection."""
+
     def setup(self):
-        self.mailer = SmtpMailer(self.settings.smtp_host, self.settings.smtp_port)
+        self.mailers: dict = {}
 
     def get_dependency(self, worker_ctx):
-        return self.mailer
+        mailer = self.mailers[worker_ctx] = SmtpMailer(self.settings.smtp_host, self.settings.smtp_port)
+        return mailer
+
+    def worker_teardown(self, worker_ctx):
+        mailer = self.mailers.pop(worker_ctx, None)
+        if mailer is not None:
+            mailer.close()
 
 
 class HttpSmsGateway:
@@ -46,3 +70,33 @@ class SmsGateway(UsesSettings, DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.gateway
+
+
+class Turn:
+    """One sender at a time in a process: ``take(send)`` runs ``send`` unless another
+    worker is running it already; asked meanwhile, that worker runs it once more, so
+    nothing recorded while it finished waits for the next tick."""
+
+    def __init__(self):
+        self.running = False
+        self.asked = False
+
+    def take(self, send) -> None:
+        self.asked = True
+        if self.running:
+            return
+        self.running = True
+        try:
+            while self.asked:
+                self.asked = False
+                send()
+        finally:
+            self.running = False
+
+
+class SenderTurn(DependencyProvider):
+    def setup(self):
+        self.turn = Turn()
+
+    def get_dependency(self, worker_ctx):
+        return self.turn

@@ -1,5 +1,10 @@
-"""Carrying one delivery through: prepare once (asking auth for what it holds), send,
-record the outcome.
+"""Carrying deliveries through: prepare once (asking auth for what it holds), send,
+record each outcome.
+
+A sender takes due deliveries in batches: one RPC to auth gives the recipients
+(and any initial credentials) of all the batch's e-mails, one commit keeps the
+prepared messages, one SMTP connection carries them, and each accepted message is
+recorded as sent at once.
 
 Secrets — an initial password, an SMS code, a reset link — are asked for only when
 the message is prepared, kept in the rendered message until the mail server or SMS
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
@@ -19,22 +25,23 @@ from shared.errors import NotFound
 
 log = logging.getLogger(__name__)
 
+BATCH = 50
+# Past this, a sender starts no more sends from its batch and gives the rest back:
+# its lease (deliveries.LEASE) must not run out while it still sends.
+SEND_WINDOW_SECONDS = deliveries.LEASE.total_seconds() / 2
+TURN_SECONDS = 5.0  # a sender goes back to its caller after this; the next kick or tick goes on
+
 
 class NothingToSend(Exception):
     """The message is no longer wanted (a newer code was asked for, a link was used)."""
 
 
-def prepare_file_published(delivery: Delivery, *, auth, settings) -> None:
-    recipient = auth.get_recipient(delivery.community_id)
-    credentials = auth.issue_initial_credentials(delivery.community_id, delivery.dedupe_key)
-    rendered = messages.render_file_published(delivery.data, recipient, credentials, settings)
-    _fill(delivery, recipient["email"], rendered, settings)
-    delivery.carries_credentials = credentials is not None
+def render_file_published(delivery: Delivery, recipient: dict, credentials: dict | None, settings):
+    return messages.render_file_published(delivery.data, recipient, credentials, settings)
 
 
-def prepare_reminder(delivery: Delivery, *, auth, settings) -> None:
-    recipient = auth.get_recipient(delivery.community_id)
-    _fill(delivery, recipient["email"], messages.render_reminder(delivery.data, recipient, settings), settings)
+def render_reminder(delivery: Delivery, recipient: dict, credentials: dict | None, settings):
+    return messages.render_reminder(delivery.data, recipient, settings)
 
 
 def prepare_password_reset(delivery: Delivery, *, auth, settings) -> None:
@@ -76,41 +83,117 @@ def send_sms(delivery: Delivery, *, mailer, sms, settings, now) -> None:
 
 @dataclass(frozen=True)
 class Kind:
-    prepare: Callable
     send: Callable
+    # E-mails to a community's manager: auth names the recipients of a whole batch at once.
+    render: Callable | None = None  # (delivery, recipient, credentials, settings) -> Rendered
+    credentials: bool = False  # the first such e-mail to a manager carries an initial password
+    # Anything else asks auth itself, one at a time.
+    prepare: Callable | None = None  # (delivery, *, auth, settings)
     retry_base_seconds: float | None = None  # None: the DELIVERY_RETRY_SECONDS setting
     max_age: timedelta | None = None  # past this, sending is pointless
+    at_once: bool = False  # someone is waiting for it: sent by the handler, not queued behind others
 
 
 KINDS = {
-    "file_published": Kind(prepare_file_published, send_email),
-    "files_expiring": Kind(prepare_reminder, send_email),
-    "password_reset_requested": Kind(prepare_password_reset, send_email),
-    "sms_code_requested": Kind(prepare_sms_code, send_sms, retry_base_seconds=2, max_age=timedelta(minutes=5)),
+    "file_published": Kind(send_email, render=render_file_published, credentials=True),
+    "files_expiring": Kind(send_email, render=render_reminder),
+    "password_reset_requested": Kind(send_email, prepare=prepare_password_reset, at_once=True),
+    "sms_code_requested": Kind(send_sms, prepare=prepare_sms_code, retry_base_seconds=2,
+                               max_age=timedelta(minutes=5), at_once=True),
 }
 
 
-def attempt(session, delivery: Delivery, *, auth, mailer, sms, settings, now) -> bool:
-    """One attempt at a claimed delivery; commits its outcome.  True when sent."""
-    kind = KINDS[delivery.kind]
-    try:
+def send_due(session, *, auth, mailer, sms, settings, clock) -> int:
+    """Send due deliveries, a batch at a time, until none is due or the turn is over."""
+    started, sent = time.monotonic(), 0
+    while time.monotonic() - started < TURN_SECONDS:
+        batch = deliveries.claim_due(session, clock.now(), BATCH)
+        if not batch:
+            break
+        sent += send_batch(session, batch, auth=auth, mailer=mailer, sms=sms, settings=settings, now=clock.now())
+    return sent
+
+
+def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, now) -> int:
+    """Prepare, send and record claimed deliveries; returns how many were sent."""
+    ready = _prepare(session, batch, auth=auth, settings=settings, now=now)
+    started, sent = time.monotonic(), 0
+    for number, delivery in enumerate(ready):
+        if time.monotonic() - started > SEND_WINDOW_SECONDS:
+            for unsent in ready[number:]:
+                deliveries.release(unsent)
+            session.commit()
+            break
+        sent += _send(session, delivery, auth=auth, mailer=mailer, sms=sms, settings=settings, now=now)
+    return sent
+
+
+def _prepare(session, batch: list[Delivery], *, auth, settings, now) -> list[Delivery]:
+    """Render whatever has no message yet and keep it (one commit); returns the
+    deliveries to send — the others are given up on or postponed."""
+    ready, addressed = [], []
+    for delivery in batch:
+        kind = KINDS[delivery.kind]
         if kind.max_age is not None and now - delivery.created_at > kind.max_age:
-            raise NothingToSend("too late to be of use")
-        if delivery.body_text is None:
-            kind.prepare(delivery, auth=auth, settings=settings)
-            session.commit()  # keep the prepared message before trying to send it
-        kind.send(delivery, mailer=mailer, sms=sms, settings=settings, now=now)
-    except (NotFound, NothingToSend) as exc:
-        session.rollback()
-        _give_up(session, delivery, now, str(exc))
-        _report(delivery, auth, delivered=False)
-        return False
+            _give_up(delivery, "too late to be of use")
+        elif delivery.body_text is not None:
+            ready.append(delivery)
+        elif kind.render is not None:
+            addressed.append(delivery)
+        else:
+            try:
+                kind.prepare(delivery, auth=auth, settings=settings)
+            except (NotFound, NothingToSend) as exc:
+                _give_up(delivery, str(exc))
+            except Exception as exc:
+                _postpone(delivery, now, exc, settings)
+            else:
+                ready.append(delivery)
+    if addressed:
+        ready += _address(addressed, auth=auth, settings=settings, now=now)
+    session.commit()  # keep the prepared messages before trying to send them
+    for delivery in batch:
+        if delivery.status == UNDELIVERABLE:
+            _report(delivery, auth, delivered=False)
+    return ready
+
+
+def _address(batch: list[Delivery], *, auth, settings, now) -> list[Delivery]:
+    """Ask auth for the recipients of the e-mails in one call, then render them."""
+    try:
+        answers = auth.prepare_mail_recipients([
+            {"community_id": delivery.community_id, "ref": delivery.dedupe_key,
+             "credentials": KINDS[delivery.kind].credentials}
+            for delivery in batch
+        ])
     except Exception as exc:
-        session.rollback()
-        reason = _describe(exc)
-        deliveries.postpone(delivery, now, reason, kind.retry_base_seconds or settings.delivery_retry_seconds)
+        for delivery in batch:
+            _postpone(delivery, now, exc, settings)
+        return []
+    ready = []
+    for delivery, answer in zip(batch, answers, strict=True):
+        if answer is None:
+            _give_up(delivery, f"unknown community {delivery.community_id!r}")
+            continue
+        credentials = answer["credentials"]
+        try:
+            rendered = KINDS[delivery.kind].render(delivery, answer["recipient"], credentials, settings)
+        except Exception as exc:  # auth asked again for this delivery issues a fresh password
+            _postpone(delivery, now, exc, settings)
+            continue
+        _fill(delivery, answer["recipient"]["email"], rendered, settings)
+        delivery.carries_credentials = credentials is not None
+        ready.append(delivery)
+    return ready
+
+
+def _send(session, delivery: Delivery, *, auth, mailer, sms, settings, now) -> bool:
+    """One attempt at a prepared delivery; commits its outcome.  True when sent."""
+    try:
+        KINDS[delivery.kind].send(delivery, mailer=mailer, sms=sms, settings=settings, now=now)
+    except Exception as exc:
+        _postpone(delivery, now, exc, settings)
         session.commit()
-        log.warning("delivery %s failed (attempt %d), will retry: %s", delivery.dedupe_key, delivery.attempts, reason)
         return False
     deliveries.mark_sent(delivery, now)
     session.commit()
@@ -119,13 +202,19 @@ def attempt(session, delivery: Delivery, *, auth, mailer, sms, settings, now) ->
     return True
 
 
-def _give_up(session, delivery: Delivery, now, reason: str) -> None:
+def _give_up(delivery: Delivery, reason: str) -> None:
     delivery.status = UNDELIVERABLE
     delivery.last_error = f"not sent: {reason}"[:500]
     delivery.lease_until = None
     delivery.body_text = delivery.body_html = None
-    session.commit()
     log.warning("delivery %s not sent: %s", delivery.dedupe_key, reason)
+
+
+def _postpone(delivery: Delivery, now, exc: Exception, settings) -> None:
+    reason = _describe(exc)
+    deliveries.postpone(delivery, now, reason,
+                        KINDS[delivery.kind].retry_base_seconds or settings.delivery_retry_seconds)
+    log.warning("delivery %s failed (attempt %d), will retry: %s", delivery.dedupe_key, delivery.attempts, reason)
 
 
 def _report(delivery: Delivery, auth, *, delivered: bool) -> None:

@@ -7,7 +7,7 @@ from nameko.timer import timer
 from sqlalchemy import select
 
 from services.notify import deliveries, sending
-from services.notify.dependencies import Mailer, SmsGateway
+from services.notify.dependencies import Mailer, SenderTurn, SmsGateway
 from services.notify.models import Delivery
 from services.notify.settings import NotifySettings
 from shared import contract
@@ -28,6 +28,7 @@ class NotifyService:
     mailer = Mailer()
     sms = SmsGateway()
     auth = DeadlineRpcProxy("auth")
+    turn = SenderTurn()
 
     @event_handler(contract.FILE_PUBLISHED.source, contract.FILE_PUBLISHED.name)
     def on_file_published(self, payload):
@@ -47,8 +48,7 @@ class NotifyService:
 
     @timer(interval=1)
     def retry_due_deliveries(self):
-        for delivery_id in deliveries.due_ids(self.db, self.clock.now()):
-            self._attempt(delivery_id)
+        self._send_due()
 
     @rpc
     def get_delivery_status(self, event_id):
@@ -56,7 +56,8 @@ class NotifyService:
         return [deliveries.status_view(row) for row in rows]
 
     def _deliver(self, event_spec, payload):
-        """Record the delivery first (once per event id), then try to send it."""
+        """Record the delivery first (once per event id), then send it: at once if
+        someone waits for it, else with the next batch of this process's sender."""
         try:
             event = event_spec.parse(payload)
         except contract.ContractError as exc:
@@ -66,13 +67,18 @@ class NotifyService:
                                      community_id=event.get("community_id"), now=self.clock.now())
         if delivery is None:
             log.info("event %s was handled before; nothing to do", event["event_id"])
-            return
-        self._attempt(delivery.id)
+        elif sending.KINDS[delivery.kind].at_once:
+            self._send_now(delivery.id)
+        else:
+            self._send_due()
 
-    def _attempt(self, delivery_id):
+    def _send_now(self, delivery_id):
         now = self.clock.now()
         delivery = deliveries.claim(self.db, delivery_id, now)
         if delivery is not None:
-            sending.attempt(
-                self.db, delivery, auth=self.auth, mailer=self.mailer, sms=self.sms, settings=self.settings, now=now
-            )
+            sending.send_batch(self.db, [delivery], auth=self.auth, mailer=self.mailer, sms=self.sms,
+                               settings=self.settings, now=now)
+
+    def _send_due(self):
+        self.turn.take(lambda: sending.send_due(self.db, auth=self.auth, mailer=self.mailer, sms=self.sms,
+                                                settings=self.settings, clock=self.clock))

@@ -14,6 +14,7 @@ import requests
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
+from services.notify.dependencies import Turn
 from services.notify.settings import NotifySettings
 from services.notify.models import Delivery
 from services.notify.service import NotifyService
@@ -21,6 +22,7 @@ from shared.clock import FixedClock
 from shared.contract import PASSWORD_RESET_REQUESTED, SMS_CODE_REQUESTED
 from tests.support.sinks import html, plain_text
 from tests.support.workers import Worker
+from tests.unit.notify.test_service import RecordingMailer
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 BASE_URL = "https://energiepost.example.be"
@@ -43,14 +45,6 @@ class RecordingSms:
             self.fail -= 1
             raise requests.ConnectionError("gateway unreachable")
         self.sent.append((to, body))
-
-
-class RecordingMailer:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, message):
-        self.sent.append(message)
 
 
 def code_event() -> dict:
@@ -101,7 +95,8 @@ def issued_codes():
 @pytest.fixture
 def notify(session, clock, sms, mailer, issued_codes):
     settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "30"})
-    service = worker_factory(NotifyService, db=session, clock=clock, sms=sms, mailer=mailer, settings=settings)
+    service = worker_factory(NotifyService, db=session, clock=clock, sms=sms, mailer=mailer, settings=settings,
+                             turn=Turn())
     fresh = (f"{n:06d}" for n in itertools.count(482_913, 7_919))
 
     def issue_sms_code(attempt_id, ref):

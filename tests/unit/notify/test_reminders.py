@@ -7,7 +7,8 @@ from services.notify.settings import NotifySettings
 from services.notify.service import NotifyService
 from shared.contract import FILES_EXPIRING
 from tests.support.sinks import html, links_in, plain_text
-from tests.unit.notify.test_service import NOW, RecordingMailer
+from services.notify.dependencies import Turn
+from tests.unit.notify.test_service import NOW, RECIPIENT, AuthAnswers, RecordingMailer
 
 BASE_URL = "https://energiepost.example.be"
 
@@ -22,11 +23,8 @@ def notify(open_session, mailer):
     from shared.clock import FixedClock
 
     service = worker_factory(NotifyService, db=open_session("notify"), mailer=mailer, clock=FixedClock(NOW),
-                             settings=NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL}))
-    service.auth.get_recipient.return_value = {
-        "community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent", "manager_id": "m1",
-        "email": "beheer@example.be", "login": "beheer@example.be", "has_own_password": True,
-    }
+                             settings=NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL}), turn=Turn())
+    service.auth.prepare_mail_recipients.side_effect = AuthAnswers(RECIPIENT)
     return service
 
 

@@ -1,16 +1,19 @@
+import email
 import smtplib
 import uuid
-from datetime import datetime, timezone
+from email import policy
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.notify.dependencies import Turn
 from services.notify.settings import NotifySettings
 from services.notify.models import Delivery
 from services.notify.service import NotifyService
 from shared.clock import FixedClock
 from shared.contract import FILE_PUBLISHED
-from shared.errors import NotFound, ServiceUnavailable
+from shared.errors import ServiceUnavailable
 from tests.support.sinks import credentials_in, html, plain_text
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
@@ -18,17 +21,44 @@ BASE_URL = "https://energiepost.example.be"
 
 
 class RecordingMailer:
-    """Stands in for SMTP: keeps what was sent, can refuse the next N messages."""
+    """Stands in for SMTP: keeps what was sent (parsed as a mail client would), can
+    refuse the next N messages."""
 
     def __init__(self):
         self.sent = []
+        self.envelopes = []  # (sender, recipient, international)
         self.refuse = 0
 
-    def send(self, message):
+    def send(self, mail):
         if self.refuse:
             self.refuse -= 1
             raise smtplib.SMTPDataError(451, b"try again later")
-        self.sent.append(message)
+        self.sent.append(email.message_from_bytes(mail.data, policy=policy.default))
+        self.envelopes.append((mail.sender, mail.recipient, mail.international))
+
+
+class AuthAnswers:
+    """Stands in for auth's ``prepare_mail_recipients``: the same manager for every
+    community; initial credentials handed out from ``issued`` while they last."""
+
+    def __init__(self, recipient: dict, issued=()):
+        self.recipient = recipient
+        self.issued = iter(issued)
+        self.calls = []
+        self.failure = None  # raised instead of answering
+        self.unknown = set()  # communities that do not exist
+
+    def __call__(self, mails):
+        self.calls.append(mails)
+        if self.failure:
+            raise self.failure
+        return [None if mail["community_id"] in self.unknown else
+                {"recipient": dict(self.recipient), "credentials": next(self.issued, None) if mail["credentials"] else None}
+                for mail in mails]
+
+
+RECIPIENT = {"community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent", "manager_id": "m1",
+             "email": "beheer@example.be", "login": "beheer@example.be", "has_own_password": False}
 
 
 @pytest.fixture
@@ -47,15 +77,15 @@ def clock():
 
 
 @pytest.fixture
-def notify(session, mailer, clock):
+def auth():
+    return AuthAnswers(RECIPIENT, [{"login": "beheer@example.be", "password": "abcd-efgh-jkmn-pqrs"}])
+
+
+@pytest.fixture
+def notify(session, mailer, clock, auth):
     settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
-    service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings)
-    service.auth.get_recipient.return_value = {
-        "community_id": "zonnedelen-gent", "community_name": "Zonnedelen Gent", "manager_id": "m1",
-        "email": "beheer@example.be", "login": "beheer@example.be", "has_own_password": False,
-    }
-    issued = iter([{"login": "beheer@example.be", "password": "abcd-efgh-jkmn-pqrs"}])
-    service.auth.issue_initial_credentials.side_effect = lambda *args: next(issued, None)
+    service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=Turn())
+    service.auth.prepare_mail_recipients.side_effect = auth
     return service
 
 
@@ -127,15 +157,15 @@ def test_a_redelivered_event_sends_nothing_twice(notify, mailer, session):
     assert session.query(Delivery).count() == 1
 
 
-def test_html_part_escapes_what_it_shows(notify, mailer):
-    notify.auth.get_recipient.return_value["community_name"] = "<script>alert(1)</script>"
+def test_html_part_escapes_what_it_shows(notify, mailer, auth):
+    auth.recipient["community_name"] = "<script>alert(1)</script>"
     notify.on_file_published(event(name="<img src=x onerror=alert(1)>.csv"))
     body = html(mailer.sent[0])
     assert "<script>" not in body and "<img" not in body
     assert "&lt;script&gt;" in body
 
 
-def test_a_refused_send_is_retried_with_the_same_password_then_forgotten(notify, mailer, session, clock):
+def test_a_refused_send_is_retried_with_the_same_password_then_forgotten(notify, mailer, session, clock, auth):
     mailer.refuse = 1
     notify.on_file_published(event())
     assert mailer.sent == []
@@ -149,7 +179,7 @@ def test_a_refused_send_is_retried_with_the_same_password_then_forgotten(notify,
     notify.retry_due_deliveries()
     (message,) = mailer.sent
     assert credentials_in(message)["password"] == "abcd-efgh-jkmn-pqrs"
-    assert notify.auth.issue_initial_credentials.call_count == 1
+    assert len(auth.calls) == 1  # the retry did not ask auth again
     session.expire_all()
     delivery = session.query(Delivery).one()
     assert delivery.status == "sent"
@@ -170,18 +200,18 @@ def test_backoff_grows_and_is_capped(notify, mailer, session, clock):
     assert max(delays) == 3600
 
 
-def test_auth_unavailable_postpones_without_losing_the_delivery(notify, mailer, session, clock):
-    notify.auth.get_recipient.side_effect = ServiceUnavailable("auth did not answer")
+def test_auth_unavailable_postpones_without_losing_the_delivery(notify, mailer, session, clock, auth):
+    auth.failure = ServiceUnavailable("auth did not answer")
     notify.on_file_published(event())
     assert session.query(Delivery).one().status == "pending"
-    notify.auth.get_recipient.side_effect = None
+    auth.failure = None
     clock.advance(seconds=11)
     notify.retry_due_deliveries()
     assert len(mailer.sent) == 1
 
 
-def test_a_vanished_community_is_marked_undeliverable(notify, mailer, session):
-    notify.auth.get_recipient.side_effect = NotFound("unknown community")
+def test_a_vanished_community_is_marked_undeliverable(notify, mailer, session, auth):
+    auth.unknown.add("zonnedelen-gent")
     notify.on_file_published(event())
     assert session.query(Delivery).one().status == "undeliverable"
     assert mailer.sent == []
