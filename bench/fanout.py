@@ -15,59 +15,22 @@ from __future__ import annotations
 
 import smtplib
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from pathlib import Path
 
 from nameko.standalone.events import event_dispatcher, get_event_exchange
 
 from bench.system import QueueWatch, bench_system, percentile, scaled
-from services.auth.models import Community, Manager
-from services.auth.passwords import hash_password
 from services.notify import messages
-from shared.contract import FILE_PUBLISHED
-from shared.db import make_engine, make_sessionmaker
+from tests.support.communities import address, community_id, file_published, gets_credentials, seed_communities
 from tests.support.sinks import credentials_in, links_in
 from tests.support.system import ingest
 
 QUEUE = "evt-files-file_published--notify.on_file_published"
 NOW = datetime.now(timezone.utc)
-FIRST_MAIL_EVERY = 10  # one manager in ten never logged in: that e-mail carries credentials
 RATE = 20  # publishes per second in the latency run
-
-
-def community_id(n: int) -> str:
-    return f"ec-{n:05d}"
-
-
-def address(n: int) -> str:
-    return f"beheer-{n:05d}@example.be"
-
-
-def seed_communities(database_url: str, count: int) -> None:
-    """``count`` communities, each with its own manager; most chose their own password."""
-    own = hash_password("een eigen wachtwoord van lang geleden")
-    engine = make_engine(database_url)
-    with make_sessionmaker(engine)() as session:
-        for n in range(count):
-            fresh = n % FIRST_MAIL_EVERY == 0
-            manager = Manager(id=str(uuid.uuid4()), email=address(n), gsm="+32470123456",
-                              password_hash=None if fresh else own, password_is_initial=False,
-                              password_changed_at=None if fresh else NOW, created_at=NOW, updated_at=NOW)
-            session.add(Community(id=community_id(n), name=f"Energiegemeenschap {n}", manager=manager,
-                                  created_at=NOW, updated_at=NOW))
-        session.commit()
-    engine.dispose()
-
-
-def file_published(n: int) -> dict:
-    return FILE_PUBLISHED.build(
-        file_id=str(uuid.uuid4()), community_id=community_id(n), name=f"correcties-2026-10-{n:05d}.csv",
-        size=1_250_000, sha256="a" * 64, kind="periodic", shared_by="Fluvius",
-        published_at=NOW.isoformat(), expires_at=(NOW + timedelta(days=30)).isoformat(),
-    )
 
 
 def baseline(system, count: int) -> float:
@@ -75,7 +38,7 @@ def baseline(system, count: int) -> float:
     settings = system.settings
     prepared = []
     for n in range(count):
-        credentials = {"login": address(n), "password": "k7qm-t3xa-9pwd-hv2e"} if n % FIRST_MAIL_EVERY == 0 else None
+        credentials = {"login": address(n), "password": "k7qm-t3xa-9pwd-hv2e"} if gets_credentials(n) else None
         recipient = {"community_name": f"Energiegemeenschap {n}", "email": address(n)}
         rendered = messages.render_file_published(file_published(n), recipient, credentials, settings)
         prepared.append(messages.build_email(
@@ -105,8 +68,8 @@ def _mails(system, count: int, timeout: float = 300) -> list:
     return paths
 
 
-def drain(processes: int, count: int) -> dict:
-    with bench_system() as system:
+def drain(processes: int, count: int, database: str = "sqlite", **settings) -> dict:
+    with bench_system(database, **settings) as system:
         seed_communities(system.settings.database_url("auth"), count)
         system.start("auth")
         smtp_seconds = baseline(system, count)
@@ -129,7 +92,7 @@ def drain(processes: int, count: int) -> dict:
     with_credentials = sum(1 for m in mails if credentials_in(m))
     assert len(paths) == count and sorted(recipients) == sorted(address(n) for n in range(count)), \
         f"{len(mails)} e-mails for {count} events, {len(set(recipients))} recipients"
-    assert with_credentials == len(range(0, count, FIRST_MAIL_EVERY)), with_credentials
+    assert with_credentials == sum(map(gets_credentials, range(count))), with_credentials
     return {"seconds": seconds, "smtp_seconds": smtp_seconds, "credentials": with_credentials}
 
 

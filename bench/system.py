@@ -18,8 +18,8 @@ import requests
 from kombu import Connection
 
 from ops.declare_queues import declare
-from shared.migrations import upgrade
-from shared.settings import SERVICES_WITH_DATABASE, Settings
+from ops.settings import OpsSettings
+from tests.support.databases import fresh_databases
 from tests.support.launch import ServiceProcess, fresh_vhost, queue_counts, system_environment
 from tests.support.sinks import MailSink, SmsSink, wait_until
 from tests.support.system import INGEST_KEY
@@ -34,7 +34,7 @@ def scaled(size: int, minimum: int = 1) -> int:
 
 
 class BenchSystem:
-    def __init__(self, directory: Path, amqp_uri: str, **settings):
+    def __init__(self, directory: Path, amqp_uri: str, database_urls: dict, **settings):
         self.directory = directory
         self.mail = MailSink(directory / "mail")
         self.sms = SmsSink(directory / "sms.jsonl")
@@ -44,11 +44,10 @@ class BenchSystem:
             "INGEST_API_KEYS": INGEST_KEY,
             "SMTP_PORT": str(self.mail.port),
             "SMS_GATEWAY_URL": self.sms.url,
+            **{f"DATABASE_URL_{service.upper()}": url for service, url in database_urls.items()},
             **{name: str(value) for name, value in settings.items()},
         }
-        self.settings = Settings.load(self.env)
-        for service in SERVICES_WITH_DATABASE:
-            upgrade(service, self.settings.database_url(service))
+        self.settings = OpsSettings.load(self.env)
         declare(amqp_uri)
         self.processes: list[ServiceProcess] = []
 
@@ -89,9 +88,13 @@ class BenchSystem:
 
 
 @contextlib.contextmanager
-def bench_system(**settings):
-    with tempfile.TemporaryDirectory(prefix="energiepost-bench-") as directory, fresh_vhost() as amqp_uri:
-        system = BenchSystem(Path(directory), amqp_uri, **settings)
+def bench_system(database: str = "sqlite", **settings):
+    """A system on fresh, migrated databases (``sqlite`` files or ``postgresql``)."""
+    with contextlib.ExitStack() as stack:
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="energiepost-bench-")))
+        amqp_uri = stack.enter_context(fresh_vhost())
+        database_urls = stack.enter_context(fresh_databases(directory / "var", database))
+        system = BenchSystem(directory, amqp_uri, database_urls, **settings)
         try:
             yield system
         finally:

@@ -11,34 +11,39 @@ from shared.settings import UsesSettings
 
 
 class SmtpMailer:
-    """Hands messages to the configured SMTP server over one connection, opened at the
-    first message and again after a failure; raises if a message is not accepted."""
+    """Hands messages to the configured SMTP server; raises if one is not accepted.
+
+    Connections are kept open for the next message (several when messages are sent
+    side by side); one that failed is closed, and the next message opens a new one."""
 
     def __init__(self, host: str, port: int, timeout: float = 30.0):
         self.host, self.port, self.timeout = host, port, timeout
-        self.smtp: smtplib.SMTP | None = None
+        self.idle: list[smtplib.SMTP] = []
 
     def send(self, email: Email) -> None:
-        if self.smtp is None:
-            self.smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        smtp = self.idle.pop() if self.idle else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         options = ("SMTPUTF8", "BODY=8BITMIME") if email.international else ()
         try:
-            self.smtp.sendmail(email.sender, [email.recipient], email.data, mail_options=options)
+            smtp.sendmail(email.sender, [email.recipient], email.data, mail_options=options)
         except Exception:
-            self.close()  # refused or broken: the next message starts afresh
+            _close(smtp)  # refused or broken: start afresh
             raise
+        self.idle.append(smtp)
 
     def close(self) -> None:
-        smtp, self.smtp = self.smtp, None
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except Exception:
-                smtp.close()
+        while self.idle:
+            _close(self.idle.pop())
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except Exception:
+        smtp.close()
 
 
 class Mailer(UsesSettings, DependencyProvider):
-    """An SMTP connection per worker: a sender's batch goes over one connection."""
+    """SMTP connections per worker: a sender's batches reuse them."""
 
     def setup(self):
         self.mailers: dict = {}

@@ -1,6 +1,7 @@
 """Rendering e-mails (Jinja2, autoescaped HTML plus plain text) and building MIME."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -99,7 +100,9 @@ def build_email(*, sender_name: str, sender: str, recipient: str, rendered: Rend
     message three times as costly — at month-end most of notify's work.  An address
     beyond ASCII needs its headers in UTF-8 (RFC 6532): the SMTPUTF8 policy writes those.
     """
-    message = MIMEMultipart("alternative")
+    # "=_" never occurs in base64: the boundary cannot clash with a part (the email
+    # package would otherwise search both parts for a random boundary of its own).
+    message = MIMEMultipart("alternative", boundary=f"=_{uuid.uuid4().hex}")
     message["From"] = formataddr((sender_name, sender))
     message["To"] = recipient
     message["Subject"] = rendered.subject

@@ -3,7 +3,7 @@ record each outcome.
 
 A sender takes due deliveries in batches: one RPC to auth gives the recipients
 (and any initial credentials) of all the batch's e-mails, one commit keeps the
-prepared messages, one SMTP connection carries them, and each accepted message is
+prepared messages, a few SMTP connections carry them, and each accepted message is
 recorded as sent at once.
 
 Secrets — an initial password, an SMS code, a reset link — are asked for only when
@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
+
+from eventlet.greenpool import GreenPool
 
 from services.notify import deliveries, messages
 from services.notify.models import UNDELIVERABLE, Delivery
@@ -115,17 +117,38 @@ def send_due(session, *, auth, mailer, sms, settings, clock) -> int:
 
 
 def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, now) -> int:
-    """Prepare, send and record claimed deliveries; returns how many were sent."""
+    """Prepare, send and record claimed deliveries; returns how many were sent.
+
+    Messages go out SMTP_CONNECTIONS at a time, and each such wave is recorded before
+    the next starts: a crash can resend at most one wave (accepted, not yet recorded)."""
     ready = _prepare(session, batch, auth=auth, settings=settings, now=now)
-    started, sent = time.monotonic(), 0
-    for number, delivery in enumerate(ready):
+    started = time.monotonic()
+
+    def attempt(delivery: Delivery):
         if time.monotonic() - started > SEND_WINDOW_SECONDS:
-            for unsent in ready[number:]:
-                deliveries.release(unsent)
-            session.commit()
-            break
-        sent += _send(session, delivery, auth=auth, mailer=mailer, sms=sms, settings=settings, now=now)
-    return sent
+            return delivery, None, False  # too late in the lease: not tried
+        try:
+            KINDS[delivery.kind].send(delivery, mailer=mailer, sms=sms, settings=settings, now=now)
+        except Exception as exc:
+            return delivery, exc, True
+        return delivery, None, True
+
+    pool, width, sent = GreenPool(settings.smtp_connections), settings.smtp_connections, []
+    for start in range(0, len(ready), width):
+        outcomes = list(pool.imap(attempt, ready[start:start + width]))
+        for delivery, error, tried in outcomes:
+            if not tried:
+                deliveries.release(delivery)
+            elif error is not None:
+                _postpone(delivery, now, error, settings)
+            else:
+                deliveries.mark_sent(delivery, now)
+                sent.append(delivery)
+        session.commit()
+    for delivery in sent:
+        log.info("delivery %s sent", delivery.dedupe_key)
+        _report(delivery, auth, delivered=True)
+    return len(sent)
 
 
 def _prepare(session, batch: list[Delivery], *, auth, settings, now) -> list[Delivery]:
@@ -185,21 +208,6 @@ def _address(batch: list[Delivery], *, auth, settings, now) -> list[Delivery]:
         delivery.carries_credentials = credentials is not None
         ready.append(delivery)
     return ready
-
-
-def _send(session, delivery: Delivery, *, auth, mailer, sms, settings, now) -> bool:
-    """One attempt at a prepared delivery; commits its outcome.  True when sent."""
-    try:
-        KINDS[delivery.kind].send(delivery, mailer=mailer, sms=sms, settings=settings, now=now)
-    except Exception as exc:
-        _postpone(delivery, now, exc, settings)
-        session.commit()
-        return False
-    deliveries.mark_sent(delivery, now)
-    session.commit()
-    log.info("delivery %s sent", delivery.dedupe_key)
-    _report(delivery, auth, delivered=True)
-    return True
 
 
 def _give_up(delivery: Delivery, reason: str) -> None:

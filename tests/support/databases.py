@@ -44,10 +44,10 @@ def _drop_postgres(names) -> None:
         admin.close()
 
 
-def _make_templates() -> dict[str, str]:
-    if backend() in _templates:
-        return _templates[backend()]
-    if backend() == "postgresql":
+def _make_templates(kind: str) -> dict[str, str]:
+    if kind in _templates:
+        return _templates[kind]
+    if kind == "postgresql":
         names = {service: f"ept_tpl_{uuid.uuid4().hex[:12]}_{service}" for service in SERVICES_WITH_DATABASE}
         admin = _postgres_admin()
         try:
@@ -68,14 +68,17 @@ def _make_templates() -> dict[str, str]:
             upgrade(service, f"sqlite:///{path}")
             assert not Path(f"{path}-wal").exists(), "the template must be checkpointed into one file"
             names[service] = str(path)
-    _templates[backend()] = names
+    _templates[kind] = names
     return names
 
 
 @contextlib.contextmanager
-def fresh_databases(tmp_path):
-    templates = _make_templates()
-    if backend() == "postgresql":
+def fresh_databases(tmp_path, kind: str | None = None):
+    """Migrated databases for every service: ``kind`` ``sqlite`` or ``postgresql``
+    (default: TEST_DATABASE)."""
+    kind = kind or backend()
+    templates = _make_templates(kind)
+    if kind == "postgresql":
         prefix = f"ept_{uuid.uuid4().hex[:12]}"
         names = {service: f"{prefix}_{service}" for service in SERVICES_WITH_DATABASE}
         admin = _postgres_admin()

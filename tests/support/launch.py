@@ -106,7 +106,7 @@ def queue_counts(amqp_uri: str, queue: str) -> tuple[int, int]:
 
 
 class ServiceProcess:
-    """One service under ``nameko run`` (as the Procfile starts it), output to ``log``.
+    """One service as the Procfile starts it (``python -m ops.serve <service>``), output to ``log``.
 
     ``stop()`` is Ctrl-C (SIGINT: nameko finishes its workers first), ``kill()`` a crash.
     """
@@ -116,8 +116,7 @@ class ServiceProcess:
         self.env = env
         with open(log, "ab") as out:
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "nameko"), "run", "--config", "config.yaml",
-                 f"services.{service}.service"],
+                [sys.executable, "-m", "ops.serve", service],
                 cwd=PROJECT_ROOT, env={**env, "PYTHONWARNINGS": QUIET_NAMEKO}, stdout=out, stderr=subprocess.STDOUT,
             )
 

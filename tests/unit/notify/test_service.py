@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.notify import sending
 from services.notify.dependencies import Turn
 from services.notify.settings import NotifySettings
 from services.notify.models import Delivery
@@ -14,7 +15,7 @@ from services.notify.service import NotifyService
 from shared.clock import FixedClock
 from shared.contract import FILE_PUBLISHED
 from shared.errors import ServiceUnavailable
-from tests.support.sinks import credentials_in, html, plain_text
+from tests.support.sinks import credentials_in, html, links_in, plain_text
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 BASE_URL = "https://energiepost.example.be"
@@ -82,9 +83,14 @@ def auth():
 
 
 @pytest.fixture
-def notify(session, mailer, clock, auth):
+def turn():
+    return Turn()
+
+
+@pytest.fixture
+def notify(session, mailer, clock, auth, turn):
     settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
-    service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=Turn())
+    service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn)
     service.auth.prepare_mail_recipients.side_effect = auth
     return service
 
@@ -227,3 +233,76 @@ def test_delivery_status_for_the_operator(notify):
     notify.on_file_published(published)
     (status,) = notify.get_delivery_status(published["event_id"])
     assert status["status"] == "sent" and status["carries_credentials"] is True
+
+
+# --- the month-end: a backlog sent in batches -----------------------------------------------
+
+def test_while_another_worker_sends_a_handler_only_records(notify, mailer, session, turn):
+    turn.running = True  # another worker of this process is sending
+    notify.on_file_published(event())
+    delivery = session.query(Delivery).one()
+    assert (delivery.status, delivery.lease_until, delivery.body_text) == ("pending", None, None)
+    assert mailer.sent == [] and turn.asked  # that worker goes round once more
+
+
+def test_a_backlog_asks_auth_once_per_batch_and_sends_every_mail(notify, mailer, session, turn, auth):
+    turn.running = True
+    published = [event(community_id=f"ec-{n}") for n in range(5)]
+    for payload in published:
+        notify.on_file_published(payload)
+    turn.running = False
+    notify.retry_due_deliveries()
+    assert len(auth.calls) == 1
+    assert [mail["community_id"] for mail in auth.calls[0]] == [f"ec-{n}" for n in range(5)]
+    assert all(mail["credentials"] for mail in auth.calls[0])
+    assert sorted(links_in(m, BASE_URL)[0] for m in mailer.sent) == sorted(
+        f"{BASE_URL}/files/{p['file_id']}" for p in published)
+    assert [bool(credentials_in(m)) for m in mailer.sent].count(True) == 1
+    session.expire_all()
+    assert {(d.status, d.body_text, d.lease_until) for d in session.query(Delivery)} == {("sent", None, None)}
+
+
+def test_a_batch_larger_than_one_claim_goes_out_over_several(notify, mailer, session, turn, auth, monkeypatch):
+    monkeypatch.setattr(sending, "BATCH", 2)
+    turn.running = True
+    for n in range(5):
+        notify.on_file_published(event(community_id=f"ec-{n}"))
+    turn.running = False
+    notify.retry_due_deliveries()
+    assert [len(call) for call in auth.calls] == [2, 2, 1]
+    assert len(mailer.sent) == 5
+
+
+def test_past_the_send_window_the_rest_of_a_batch_is_given_back_untried(notify, mailer, session, turn,
+                                                                        monkeypatch):
+    """A sender that is slow (a hanging mail server) must not outlive its lease."""
+    monkeypatch.setattr(sending, "SEND_WINDOW_SECONDS", -1)
+    monkeypatch.setattr(sending, "TURN_SECONDS", 0.2)
+    notify.on_file_published(event())
+    assert mailer.sent == []
+    delivery = session.query(Delivery).one()
+    assert (delivery.status, delivery.attempts, delivery.lease_until) == ("pending", 0, None)
+    assert delivery.body_text is not None  # prepared: the same message goes out next time
+
+
+def test_an_unknown_community_in_a_batch_does_not_hold_up_the_others(notify, mailer, session, turn, auth):
+    auth.unknown.add("ec-1")
+    turn.running = True
+    for n in range(3):
+        notify.on_file_published(event(community_id=f"ec-{n}"))
+    turn.running = False
+    notify.retry_due_deliveries()
+    assert len(mailer.sent) == 2
+    assert {d.community_id: d.status for d in session.query(Delivery)} == {
+        "ec-0": "sent", "ec-1": "undeliverable", "ec-2": "sent"}
+
+
+def test_the_turn_goes_round_again_when_asked_while_it_runs():
+    turn, runs = Turn(), []
+
+    def send():
+        runs.append(len(runs))
+        if len(runs) == 1:
+            turn.take(send)  # a handler recorded a delivery meanwhile: it does not send itself
+    turn.take(send)
+    assert runs == [0, 1] and not turn.running

@@ -1,0 +1,60 @@
+"""The delivery log's claims: every due delivery to one sender at a time, oldest first."""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.notify import deliveries
+from services.notify.models import Delivery
+
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def session(open_session):
+    return open_session("notify")
+
+
+@pytest.fixture
+def other_session(open_session):
+    """A second sender (another replica) on the same database."""
+    return open_session("notify")
+
+
+def record(session, minutes_ago=0) -> Delivery:
+    return deliveries.record(session, kind="file_published", payload={"event_id": str(uuid.uuid4())},
+                             community_id="zonnedelen-gent", now=NOW - timedelta(minutes=minutes_ago))
+
+
+def test_two_senders_never_claim_the_same_delivery(session, other_session):
+    recorded = [record(session).id for _ in range(5)]
+    first = deliveries.claim_due(session, NOW, 3)
+    second = deliveries.claim_due(other_session, NOW, 3)
+    assert len(first) == 3 and len(second) == 2
+    assert sorted(d.id for d in first + second) == recorded
+    assert deliveries.claim_due(session, NOW, 3) == []
+
+
+def test_the_oldest_due_deliveries_go_first(session):
+    newest, oldest, middle = record(session, 1).id, record(session, 3).id, record(session, 2).id
+    assert [d.id for d in deliveries.claim_due(session, NOW, 2)] == [oldest, middle]
+    assert [d.id for d in deliveries.claim_due(session, NOW, 2)] == [newest]
+
+
+def test_a_sender_that_died_leaves_its_deliveries_to_others_once_the_lease_runs_out(session, other_session):
+    record(session)
+    (claimed,) = deliveries.claim_due(session, NOW, 10)  # ... and then the process was killed
+    assert deliveries.claim_due(other_session, NOW + deliveries.LEASE - timedelta(seconds=1), 10) == []
+    (taken_over,) = deliveries.claim_due(other_session, NOW + deliveries.LEASE + timedelta(seconds=1), 10)
+    assert taken_over.id == claimed.id
+
+
+def test_sent_postponed_and_given_back_deliveries(session):
+    sent, later, back = record(session), record(session), record(session)
+    deliveries.claim_due(session, NOW, 10)
+    deliveries.mark_sent(sent, NOW)
+    deliveries.postpone(later, NOW, "SMTP 451", base_seconds=30)
+    deliveries.release(back)
+    session.commit()
+    assert [d.id for d in deliveries.claim_due(session, NOW, 10)] == [back.id]
+    assert [d.id for d in deliveries.claim_due(session, NOW + timedelta(seconds=31), 10)] == [later.id]
