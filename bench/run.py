@@ -18,10 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from bench import download_memory, fanout, retention_cost
+from bench import download, download_memory, fanout, file_list, ingest, retention_cost, zip_download
 
 BENCHMARKS = {
     "fanout": fanout,
+    "download": download,
+    "zip": zip_download,
+    "ingest": ingest,
+    "list": file_list,
     "retention": retention_cost,
     "zipmemory": download_memory,
 }

@@ -58,13 +58,14 @@ def ensure_postgres() -> None:
 DEBIAN_PACKAGES = {"/usr/bin/chromium": "chromium", "/usr/bin/docker-compose": "docker-compose"}
 
 
-def ensure_debian_packages() -> None:
-    missing = [package for path, package in DEBIAN_PACKAGES.items() if not os.path.exists(path)]
+def ensure_debian_packages(packages: dict[str, str] = DEBIAN_PACKAGES, purpose: str = "test setup") -> None:
+    """Install the Debian packages (``{path it provides: package}``) whose path is missing."""
+    missing = [package for path, package in packages.items() if not os.path.exists(path)]
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit(f"test setup: install Debian's {' and '.join(missing)} (apt-get install {' '.join(missing)})")
-    print(f"test setup: installing {', '.join(missing)} (Debian packages)", flush=True)
+        sys.exit(f"{purpose}: install Debian's {' and '.join(missing)} (apt-get install {' '.join(missing)})")
+    print(f"{purpose}: installing {', '.join(missing)} (Debian packages)", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
     subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
