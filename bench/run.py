@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import download, download_memory, fanout, file_list, ingest, retention_cost, zip_download
+from bench import download, download_memory, fanout, file_list, ingest, publish, retention_cost, rpc, zip_download
 
 BENCHMARKS = {
     "fanout": fanout,
@@ -28,6 +28,8 @@ BENCHMARKS = {
     "list": file_list,
     "retention": retention_cost,
     "zipmemory": download_memory,
+    "rpc": rpc,
+    "publish": publish,
 }
 RESULTS = Path(__file__).parent / "RESULTS.md"
 HEADER = ("benchmark", "measured", "baseline (same run)", "ratio", "target")
