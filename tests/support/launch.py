@@ -153,11 +153,10 @@ def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 @contextlib.contextmanager
 def gateway_process(env: dict, log: Path):
-    """The gateway alone (``nameko run``, as the Procfile starts it) in a process of its own,
-    so that its memory can be measured; its output goes to ``log``.  Yields the process."""
-    nameko = str(Path(sys.executable).parent / "nameko")
+    """The gateway alone (as the Procfile starts it) in a process of its own, so that its
+    memory can be measured; its output goes to ``log``.  Yields the process."""
     with open(log, "wb") as out:
-        process = subprocess.Popen([nameko, "run", "--config", "config.yaml", "services.gateway.service"],
+        process = subprocess.Popen([sys.executable, "-m", "ops.serve", "gateway"],
                                    cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
     try:
