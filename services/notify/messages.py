@@ -12,8 +12,7 @@ from pathlib import Path
 
 from shared.formatting import local, template_environment
 
-_COMPAT32_SMTP = policy.compat32.clone(linesep="
-")  # SMTP wants CRLF line ends
+_COMPAT32_SMTP = policy.compat32.clone(linesep="\r\n")  # SMTP wants CRLF line ends
 
 env = template_environment(Path(__file__).parent / "templates", keep_trailing_newline=True)
 
