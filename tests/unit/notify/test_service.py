@@ -139,9 +139,9 @@ def test_a_manager_who_has_not_chosen_a_password_is_not_told_to_use_their_own(no
         assert "Wachtwoord vergeten?" in body
 
 
-def test_a_manager_with_an_own_password_is_told_to_use_it(notify, mailer):
+def test_a_manager_with_an_own_password_is_told_to_use_it(notify, mailer, auth):
     notify.on_file_published(event())
-    notify.auth.get_recipient.return_value["has_own_password"] = True  # logged in and chose one since
+    auth.recipient = {**RECIPIENT, "has_own_password": True}  # logged in and chose one since
     notify.on_file_published(event())
     for body in (plain_text(mailer.sent[1]), html(mailer.sent[1])):
         assert "Meld u aan met uw login en uw eigen wachtwoord." in body
