@@ -8,6 +8,7 @@ afterwards.  ``scaled`` shrinks a benchmark's size for a quick run (BENCH_SCALE)
 from __future__ import annotations
 
 import contextlib
+import secrets
 import os
 import statistics
 import tempfile
@@ -42,6 +43,8 @@ class BenchSystem:
             **system_environment(amqp_uri, directory / "var"),
             "ENERGIEPOST_ENV": "production",
             "INGEST_API_KEYS": INGEST_KEY,
+            "TOTP_ENCRYPTION_KEY": secrets.token_urlsafe(32),  # production settings: no dev secrets
+            "CSRF_SECRET": secrets.token_urlsafe(32),
             "SMTP_PORT": str(self.mail.port),
             "SMS_GATEWAY_URL": self.sms.url,
             **{f"DATABASE_URL_{service.upper()}": url for service, url in database_urls.items()},

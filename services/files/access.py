@@ -11,7 +11,7 @@ import mimetypes
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.files.models import Download, File, OutboxMessage
@@ -20,6 +20,7 @@ from shared.errors import Gone, InvalidInput, NotFound
 
 SORTS = {"name": File.name, "size": File.size, "date": File.published_at}
 MAX_SELECTION = 500
+PAGE_SIZE = 100  # rows per page of the list: the page costs the same with 10 or 10,000 files
 GONE = "Dit bestand is niet meer beschikbaar."
 
 
@@ -43,14 +44,42 @@ def is_gone(file: File, now: datetime) -> bool:
     return file.is_deleted or file.expires_at <= now
 
 
-def visible_files(db: Session, community_ids: list[str], *, now: datetime, sort: str = "name",
-                  descending: bool = False) -> list[File]:
+def _visible(community_ids: list[str], now: datetime):
+    return (File.community_id.in_(community_ids), File.deleted_at.is_(None), File.expires_at > now)
+
+
+def _ordered(statement, sort: str, descending: bool):
     column = SORTS.get(sort, File.name)
-    order = column.desc() if descending else column.asc()
-    return list(db.scalars(
-        select(File).where(File.community_id.in_(community_ids), File.deleted_at.is_(None), File.expires_at > now)
-        .order_by(order, File.published_at.desc(), File.id)
-    ))
+    return statement.order_by(column.desc() if descending else column.asc(), File.published_at.desc(), File.id)
+
+
+def file_page(db: Session, community_ids: list[str], *, now: datetime, sort: str = "name",
+              descending: bool = False, page: int = 1, focus: str | None = None) -> dict:
+    """One page of the manager's visible files in the chosen order, with the count and
+    total size of them all.  ``focus`` (the file of an e-mail link) picks the page that
+    holds it, and is Gone or NotFound like the link itself."""
+    visible = _visible(community_ids, now)
+    count, total_size = db.execute(select(func.count(), func.coalesce(func.sum(File.size), 0)).where(*visible)).one()
+    pages = max(1, -(-count // PAGE_SIZE))
+    if focus is not None:
+        file_id = link_status(db, community_ids, focus, now=now).id
+        ids = list(db.scalars(_ordered(select(File.id).where(*visible), sort, descending)))
+        page = ids.index(file_id) // PAGE_SIZE + 1
+    if not isinstance(page, int) or isinstance(page, bool):
+        raise InvalidInput("Onbekende pagina.", field="page")
+    page = min(max(1, page), pages)
+    files = db.scalars(_ordered(select(File).where(*visible), sort, descending)
+                       .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    return {"files": [portal_view(f) for f in files], "count": count, "total_size": int(total_size),
+            "page": page, "pages": pages}
+
+
+def chosen_files(db: Session, community_ids: list[str], file_ids, *, now: datetime) -> list[dict]:
+    """The files a manager selected (to confirm their deletion); NotFound if one is not visible."""
+    files = _owned(db, community_ids, _ids(file_ids))
+    if any(is_gone(f, now) for f in files):
+        raise NotFound("Onbekend bestand.", field="file")
+    return [portal_view(f) for f in files]
 
 
 def _owned(db: Session, community_ids: list[str], file_ids: list[str]) -> list[File]:

@@ -128,16 +128,20 @@ class FilesService:
         return session, [c["id"] for c in session["communities"]]
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
-    def list_my_files(self, session_token, sort="name", descending=False):
-        _, communities = self._session(session_token)
-        files = access.visible_files(self.db, communities, now=self.clock.now(), sort=sort,
-                                     descending=bool(descending))
-        return [access.portal_view(f) for f in files]
+    def list_my_files(self, session_token, sort="name", descending=False, page=1, focus=None):
+        """One page of "Mijn ontvangen bestanden" and the session it was asked for (so that
+        the gateway needs no call of its own to auth): the page's files, the count and total
+        size of all, ``page`` of ``pages``; ``focus`` opens the page with an e-mail link's file."""
+        session, communities = self._session(session_token)
+        listing = access.file_page(self.db, communities, now=self.clock.now(), sort=sort,
+                                   descending=bool(descending), page=page, focus=focus)
+        return {"session": session, **listing}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
-    def check_my_file(self, session_token, file_id):
+    def describe_my_files(self, session_token, file_ids):
+        """The selected files, to confirm their deletion."""
         _, communities = self._session(session_token)
-        return access.portal_view(access.link_status(self.db, communities, file_id, now=self.clock.now()))
+        return access.chosen_files(self.db, communities, file_ids, now=self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
     def grant_download(self, session_token, file_ids):

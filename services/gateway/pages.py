@@ -19,6 +19,7 @@ from shared.formatting import template_environment
 SESSION, ATTEMPT, CSRF = "session", "attempt", "csrf"
 SORT_FIELDS = ("name", "size", "date")
 DIRECTIONS = ("asc", "desc")
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
 FILE_PAGE = re.compile(r"/files/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -78,7 +79,7 @@ def redirect(location: str, settings) -> Response:
 
 def safe_next(value) -> str:
     """Where to go after logging in: only the portal's own pages — ``/files`` (keeping a
-    valid sort order), ``/files/<id>`` or ``/account`` — and anything else is ``/files``.  The answer is
+    valid sort order and page), ``/files/<id>`` or ``/account`` — and anything else is ``/files``.  The answer is
     rebuilt from known parts, so no scheme, host, ``//``, backslash or control character
     (however encoded) can get through."""
     if not isinstance(value, str) or len(value) > 200:
@@ -91,6 +92,8 @@ def safe_next(value) -> str:
     given = dict(parse_qsl(query))
     kept = {key: given[key] for key, allowed in (("sort", SORT_FIELDS), ("dir", DIRECTIONS))
             if given.get(key) in allowed}
+    if PAGE_NUMBER.fullmatch(given.get("page", "")):
+        kept["page"] = given["page"]
     return f"/files?{urlencode(kept)}" if kept else "/files"
 
 

@@ -214,37 +214,37 @@ class Portal:
     # --- files ----------------------------------------------------------------------------
 
     def file_list(self, *, selected=None, status=200, message=None, error=None):
-        session = self.session()
-        if session is None:
-            return self.to_login(self.request.full_path.rstrip("?") if selected is None else f"/files/{selected}")
+        """One page of the list; ``selected`` (an e-mail link's file) opens the page that holds it.
+        files resolves the session itself and sends it back: one call for the whole page."""
         args = self.request.args
         sort = args.get("sort") if args.get("sort") in pages.SORT_FIELDS else "name"  # as the text: Naam, A to Z
         direction = args.get("dir") if args.get("dir") in pages.DIRECTIONS else ("desc" if sort == "date" else "asc")
         descending = direction == "desc"
-        files = self.files.list_my_files(self.cookie(pages.SESSION), sort, descending)
+        page = int(args["page"]) if pages.PAGE_NUMBER.fullmatch(args.get("page", "")) else 1
         if message is None and "deleted" in args:
             if not DELETED_COUNT.fullmatch(args["deleted"]):
                 raise InvalidInput("Deze vraag kon niet verwerkt worden.", field="deleted")
             count = int(args["deleted"])
             message = f"{count} bestand{'en' if count != 1 else ''} verwijderd."
-        return self.render("files.html", status=status, session=session, files=files, sort=sort,
-                           descending=descending, selected=selected, message=message, error=error,
-                           total_size=sum(f["size"] for f in files),
+        try:
+            listing = self.files.list_my_files(self.cookie(pages.SESSION) or "", sort, descending, page, selected)
+        except AuthenticationFailed:
+            return self.to_login(self.request.full_path.rstrip("?") if selected is None else f"/files/{selected}")
+        except Gone:
+            return self.render("gone.html", status=410, session=self.session())
+        except NotFound:
+            return self.render("message.html", status=404, session=self.session(), title="Bestand niet gevonden",
+                               message="Dit bestand bestaat niet of is niet voor u bestemd.")
+        session = listing["session"]
+        return self.render("files.html", status=status, session=session, files=listing["files"],
+                           count=listing["count"], total_size=listing["total_size"], page=listing["page"],
+                           pages=listing["pages"], sort=sort, descending=descending, direction=direction,
+                           selected=selected, message=message, error=error,
                            show_community=len(session["communities"]) > 1,
                            community_names={c["id"]: c["name"] for c in session["communities"]})
 
     def file_link(self, file_id):
         """The link in the e-mail: the list with that file selected, or why it is not there."""
-        session = self.session()
-        if session is None:
-            return self.to_login(f"/files/{file_id}")
-        try:
-            self.files.check_my_file(self.cookie(pages.SESSION), file_id)
-        except Gone:
-            return self.render("gone.html", status=410, session=session)
-        except NotFound:
-            return self.render("message.html", status=404, session=session, title="Bestand niet gevonden",
-                               message="Dit bestand bestaat niet of is niet voor u bestemd.")
         return self.file_list(selected=file_id)
 
     def _selection(self):
@@ -279,8 +279,11 @@ class Portal:
         selection = set(self._selection())
         if not selection:
             return self.file_list(status=400, error="Selecteer eerst de bestanden die u wilt verwijderen.")
-        files = [f for f in self.files.list_my_files(self.cookie(pages.SESSION), "date", True) if f["id"] in selection]
-        if len(files) != len(selection):
+        try:
+            files = self.files.describe_my_files(self.cookie(pages.SESSION), sorted(selection))
+        except AuthenticationFailed:
+            return self.to_login()
+        except NotFound:
             return self.file_list(status=404, error="Een van de gekozen bestanden bestaat niet (meer).")
         return self.render("confirm_delete.html", session=session, files=files)
 

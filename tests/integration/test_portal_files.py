@@ -2,6 +2,7 @@
 the list, downloads, authorisation between communities, deleting, and no way to upload."""
 import io
 import re
+import uuid
 import zipfile
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
@@ -173,6 +174,30 @@ def test_a_file_past_its_expiry_is_gone_at_once_without_waiting_for_the_nightly_
     row = files_db.get(File, lapsed)
     assert row.deleted_at is None and row.first_downloaded_at is None  # no run came, nothing was handed out
     assert CSV in stored_blobs(portal.config).values()  # the nightly run removes what is unreachable already
+
+
+def test_a_long_list_comes_a_hundred_at_a_time_and_the_mail_link_opens_its_page(portal, open_session):
+    user = portal.full_login()  # its file: "correcties-2026-10.csv", after the 150 "archief-…" by name
+    files_db = open_session("files")
+    now = datetime.now(timezone.utc)
+    files_db.add_all(File(id=str(uuid.uuid4()), community_id="zonnedelen-gent", name=f"archief-{n:03d}.csv", size=1_000,
+                          sha256="a" * 64, kind="periodic", shared_by="Fluvius", blob_key=uuid.uuid4().hex,
+                          published_at=now, expires_at=now + timedelta(days=3)) for n in range(150))
+    files_db.commit()
+
+    first = user.client.files_page()
+    assert len(user.client.rows()) == 100
+    assert totals(first.text) == {"Aantal bestanden:": "151", "Totale grootte:": "150,02 kB"}
+    assert "Pagina 1 van 2" in first.text and 'href="/files?sort=name&amp;dir=asc&amp;page=2" rel="next"' in first.text
+    second = user.client.rows("?sort=name&dir=asc&page=2")
+    assert [r.name for r in second][-2:] == ["archief-149.csv", "correcties-2026-10.csv"] and len(second) == 51
+    assert [r.name for r in user.client.rows("?sort=name&dir=asc&page=9")] == [r.name for r in second]  # the last
+
+    (link,) = links_in(portal.mails_to(user.login)[0], portal.base_url)
+    opened = user.client.http.get(link)
+    assert opened.status_code == 200 and "Pagina 2 van 2" in opened.text
+    assert [r.name for r in user.client.rows() if r.checked] == []  # the plain list selects nothing
+    assert re.search(r'value="%s"[^>]* checked' % user.file_id, opened.text)
 
 
 # --- 8. authorisation between communities --------------------------------------------------------

@@ -95,6 +95,7 @@ def fresh_databases(tmp_path, kind: str | None = None):
     else:
         urls = {}
         for service in SERVICES_WITH_DATABASE:
+            tmp_path.mkdir(parents=True, exist_ok=True)
             path = tmp_path / f"{service}.db"
             shutil.copyfile(templates[service], path)
             urls[service] = f"sqlite:///{path}"

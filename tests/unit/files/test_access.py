@@ -10,13 +10,14 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
+from services.files import access
 from services.files.settings import FilesSettings
 from services.files.models import Download, File, OutboxMessage
 from services.files.service import FilesService
 from shared.blobs import FileBlobStore
 from shared.clock import FixedClock
 from shared.contract import FILE_DELETED
-from shared.errors import Gone, NotFound
+from shared.errors import Gone, InvalidInput, NotFound
 from tests.support.workers import Worker
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
@@ -104,8 +105,18 @@ def catalogue(files, blobs, clock):
 
 # --- listing and links -----------------------------------------------------------------------
 
+def my_files(files, *args, **kwargs):
+    return files.list_my_files(SESSION, *args, **kwargs)["files"]
+
+
+def link(files, file_id):
+    """What the e-mail link shows: the page that holds the file, the file selected."""
+    listing = files.list_my_files(SESSION, focus=file_id)
+    return next(f for f in listing["files"] if f["id"] == file_id)
+
+
 def test_the_list_shows_only_my_communitys_undeleted_files(files, catalogue):
-    listing = files.list_my_files(SESSION)
+    listing = my_files(files)
     assert sorted(names(listing)) == ["a.csv", "b.csv", "c.csv"]
     assert {f["community_id"] for f in listing} == {MINE}
     assert all(f["is_new"] for f in listing)
@@ -121,31 +132,75 @@ def test_the_list_shows_only_my_communitys_undeleted_files(files, catalogue):
     ("date", True, ["c.csv", "a.csv", "b.csv"]),
 ])
 def test_the_list_sorts_by_name_size_or_date_either_way(files, catalogue, sort, descending, expected):
-    assert names(files.list_my_files(SESSION, sort, descending)) == expected
+    assert names(my_files(files, sort, descending)) == expected
 
 
 def test_the_default_order_is_by_name_a_to_z_as_in_the_text(files, catalogue):
-    assert names(files.list_my_files(SESSION)) == ["a.csv", "b.csv", "c.csv"]
+    assert names(my_files(files)) == ["a.csv", "b.csv", "c.csv"]
 
 
 def test_a_link_to_my_file_shows_it(files, catalogue):
-    assert files.check_my_file(SESSION, catalogue["a.csv"])["name"] == "a.csv"
+    assert link(files, catalogue["a.csv"])["name"] == "a.csv"
 
 
 def test_a_link_to_another_communitys_file_is_not_found(files, catalogue):
     with pytest.raises(NotFound):
-        files.check_my_file(SESSION, catalogue["theirs.csv"])
+        link(files, catalogue["theirs.csv"])
 
 
 def test_a_link_to_a_deleted_file_is_gone(files, catalogue):
     with pytest.raises(Gone):
-        files.check_my_file(SESSION, catalogue["weg.csv"])
+        link(files, catalogue["weg.csv"])
 
 
 def test_a_link_to_an_unknown_or_malformed_id_is_not_found(files, catalogue):
     for file_id in (str(uuid.uuid4()), "../../etc/passwd"):
         with pytest.raises(NotFound):
-            files.check_my_file(SESSION, file_id)
+            link(files, file_id)
+
+
+def test_the_list_answers_with_the_session_so_the_gateway_needs_no_call_of_its_own(files, catalogue):
+    assert files.list_my_files(SESSION)["session"] == MANAGER
+
+
+@pytest.fixture
+def paged(monkeypatch, files, blobs, clock):
+    """Seven files of mine, two to a page."""
+    monkeypatch.setattr(access, "PAGE_SIZE", 2)
+    return {name: publish(files, blobs, clock, name, b"x" * size)
+            for size, name in enumerate(["a.csv", "b.csv", "c.csv", "d.csv", "e.csv", "f.csv", "g.csv"], 1)}
+
+
+@pytest.mark.parametrize("page, expected", [(1, ["a.csv", "b.csv"]), (3, ["e.csv", "f.csv"]), (4, ["g.csv"]),
+                                             (99, ["g.csv"]), (0, ["a.csv", "b.csv"])])
+def test_a_long_list_comes_a_page_at_a_time_with_the_count_and_size_of_all(files, paged, page, expected):
+    listing = files.list_my_files(SESSION, "name", False, page)
+    assert names(listing["files"]) == expected
+    assert (listing["count"], listing["total_size"], listing["pages"]) == (7, sum(range(1, 8)), 4)
+    assert listing["page"] == min(max(page, 1), 4)
+
+
+def test_pages_follow_the_chosen_order(files, paged):
+    assert names(my_files(files, "size", True, 2)) == ["e.csv", "d.csv"]
+
+
+def test_an_email_link_opens_the_page_that_holds_its_file(files, paged):
+    listing = files.list_my_files(SESSION, "name", True, 1, paged["b.csv"])
+    assert (listing["page"], names(listing["files"])) == (3, ["c.csv", "b.csv"])
+
+
+@pytest.mark.parametrize("page", ["2", 1.5, None, True])
+def test_a_page_that_is_not_a_whole_number_is_refused(files, paged, page):
+    with pytest.raises(InvalidInput):
+        files.list_my_files(SESSION, "name", False, page)
+
+
+def test_the_files_chosen_for_deletion_are_described_and_only_mine(files, catalogue):
+    chosen = files.describe_my_files(SESSION, [catalogue["c.csv"], catalogue["a.csv"]])
+    assert names(chosen) == ["c.csv", "a.csv"]
+    for other in (catalogue["theirs.csv"], catalogue["weg.csv"], "../x"):
+        with pytest.raises(NotFound):
+            files.describe_my_files(SESSION, [catalogue["a.csv"], other])
 
 
 # --- downloads -------------------------------------------------------------------------------
@@ -160,7 +215,7 @@ def test_a_download_is_recorded_per_file_and_clears_new(files, session, clock, c
     assert {(r.manager_id, r.login, r.at) for r in rows} == {(MANAGER["manager_id"], MANAGER["login"], clock.now())}
     assert len({r.batch_id for r in rows}) == 1
     assert file_row(session, catalogue["a.csv"]).first_downloaded_at == clock.now()
-    is_new = {f["name"]: f["is_new"] for f in files.list_my_files(SESSION)}
+    is_new = {f["name"]: f["is_new"] for f in my_files(files)}
     assert is_new == {"a.csv": False, "b.csv": False, "c.csv": True}
 
 
@@ -205,9 +260,9 @@ def test_deleting_marks_the_file_removes_the_blob_and_tells_the_others(files, se
     assert not blobs.exists(blob_key)
     (event,) = deleted_events(session)[events_before:]
     assert (event["file_id"], event["community_id"], event["reason"]) == (file_id, MINE, "manager")
-    assert "a.csv" not in names(files.list_my_files(SESSION))
+    assert "a.csv" not in names(my_files(files))
     with pytest.raises(Gone):
-        files.check_my_file(SESSION, file_id)
+        link(files, file_id)
 
 
 def test_deleting_another_communitys_file_is_refused_and_changes_nothing(files, session, blobs, catalogue):
@@ -241,9 +296,9 @@ def test_a_blob_that_will_not_go_keeps_its_key_for_a_retry_and_the_file_stays_un
     assert row.deleted_at is not None and row.deleted_reason == "manager"
     assert row.blob_key == blob_key and store.exists(blob_key)  # left for the retention run to retry
     assert len(deleted_events(session)) == 1
-    assert files.list_my_files(SESSION) == []
+    assert my_files(files) == []
     with pytest.raises(Gone):
-        files.check_my_file(SESSION, file_id)
+        link(files, file_id)
     with pytest.raises(Gone):
         files.grant_download(SESSION, [file_id])
     assert downloads(session) == []
@@ -261,15 +316,15 @@ def test_a_file_is_gone_from_its_moment_of_expiry_not_from_the_nightly_run(
     assert file_row(session, a).expires_at == EXPIRES == file_row(session, b).expires_at
     clock.at = EXPIRES + timedelta(minutes=offset)  # no retention run at all
 
-    assert ("a.csv" in names(files.list_my_files(SESSION))) is available
+    assert ("a.csv" in names(my_files(files))) is available
     if available:
-        assert files.check_my_file(SESSION, a)["name"] == "a.csv"
+        assert link(files, a)["name"] == "a.csv"
         assert [g["id"] for g in files.grant_download(SESSION, [a])] == [a]
         assert [g["id"] for g in files.grant_download(SESSION, [a, b])] == [a, b]  # a zip
         assert len(downloads(session)) == 3
     else:
         with pytest.raises(Gone):
-            files.check_my_file(SESSION, a)
+            link(files, a)
         with pytest.raises(Gone):
             files.grant_download(SESSION, [a])
         with pytest.raises(Gone):
@@ -284,5 +339,5 @@ def test_a_file_of_a_later_day_stays_while_an_earlier_one_is_gone(files, session
     later = publish(files, blobs, clock, "later.csv")
     assert file_row(session, later).expires_at == EXPIRES + timedelta(days=1)
     clock.at = EXPIRES + timedelta(minutes=1)
-    assert names(files.list_my_files(SESSION)) == ["later.csv"]
-    assert files.check_my_file(SESSION, later)["name"] == "later.csv"
+    assert names(my_files(files)) == ["later.csv"]
+    assert link(files, later)["name"] == "later.csv"

@@ -222,7 +222,7 @@ def test_a_failing_blob_store_is_retried_next_run_and_nothing_half_deleted_shows
     assert row.deleted_at is not None and row.blob_key == key  # unreachable, blob still to remove
     files.auth.resolve_session.return_value = {"manager_id": "m", "login": "l",
                                                "communities": [{"id": "zonnedelen-gent", "name": "Z"}]}
-    assert files.list_my_files("token") == []
+    assert files.list_my_files("token")["files"] == []
     blobs.failing = False
     run(files, clock, date(2026, 11, 2))
     session.expire_all()

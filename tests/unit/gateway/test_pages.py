@@ -19,6 +19,8 @@ FILE = "/files/0b6d3c1e-4f2a-4c8e-9a51-2f0e8d7c6b5a"
     ("/files?sort=name&dir=desc", "/files?sort=name&dir=desc"),
     ("/files?dir=asc&sort=size&deleted=3", "/files?sort=size&dir=asc"),  # only the sort order is kept
     ("/files?sort=evil", "/files"),
+    ("/files?page=3&sort=size&dir=asc", "/files?sort=size&dir=asc&page=3"),
+    ("/files?page=0", "/files"), ("/files?page=1e9", "/files"), ("/files?page=1234567", "/files"),
     ("/account", "/account"),
     ("/account?x=1", "/files"),
 ])
