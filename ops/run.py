@@ -1,7 +1,8 @@
 """``make run``: check the broker, migrate, declare queues, then run everything.
 
 Runs the four services (``nameko run``) and the development mail and SMS sinks
-from the Procfile under honcho, in the foreground, until Ctrl-C.
+from the Procfile under honcho, in the foreground, until Ctrl-C.  ``REPLICAS=N`` runs
+N processes of each service (the extra gateways on the next ports).
 """
 from __future__ import annotations
 
@@ -51,8 +52,33 @@ def development_environment(environ: dict) -> dict:
     return env
 
 
+def replicated_procfile(procfile: str, replicas: int, gateway_address: str) -> str:
+    """The Procfile with ``replicas`` processes of each service; gateway ``n`` listens on
+    the port ``n - 1`` above ``gateway_address``'s (the first keeps it: PUBLIC_BASE_URL)."""
+    host, port = gateway_address.rsplit(":", 1)
+    lines = []
+    for line in procfile.splitlines():
+        name, _, command = line.partition(":")
+        if replicas == 1 or name not in serve.SERVICES:
+            lines.append(line)
+            continue
+        for n in range(1, replicas + 1):
+            address = f"env GATEWAY_ADDRESS={host}:{int(port) + n - 1} " if name == "gateway" and n > 1 else ""
+            lines.append(f"{name}-{n}: {address}{command.strip()}")
+    return "\n".join(lines) + "\n"
+
+
+def replicas_wanted(env: dict) -> int | None:
+    value = env.get("REPLICAS", "1").strip() or "1"
+    return int(value) if value.isdigit() and 1 <= int(value) <= 8 else None
+
+
 def main() -> int:
     env = development_environment(os.environ)
+    replicas = replicas_wanted(env)
+    if replicas is None:
+        print(f"energiepost: REPLICAS must be a whole number from 1 to 8, not {env['REPLICAS']!r}", file=sys.stderr)
+        return 2
     os.environ.update(env)
     found = [f"{service}: {line}" for service in serve.SERVICES for line in serve.problems(service)]
     for line in found:
@@ -73,10 +99,16 @@ def main() -> int:
     declare_queues.declare(settings.amqp_uri)
     gateway.require_ingest_keys()  # development: the key file the CLI finds by itself, made now
     honcho = shutil.which("honcho", path=env["PATH"])
-    print(f"energiepost: starting; portal and API on {gateway.public_base_url}, "
-          f"mail in {env['MAIL_SINK_DIR']}, SMS in {env['SMS_SINK_FILE']}", flush=True)
+    procfile = PROJECT_ROOT / "Procfile"
+    if replicas > 1:
+        address = env.get("GATEWAY_ADDRESS", "127.0.0.1:8000")
+        procfile = Path(env["DATA_DIR"]) / "Procfile.replicas"
+        procfile.parent.mkdir(parents=True, exist_ok=True)
+        procfile.write_text(replicated_procfile((PROJECT_ROOT / "Procfile").read_text(), replicas, address))
+    print(f"energiepost: starting{f' {replicas} of each service' if replicas > 1 else ''}; portal and API on "
+          f"{gateway.public_base_url}, mail in {env['MAIL_SINK_DIR']}, SMS in {env['SMS_SINK_FILE']}", flush=True)
     os.chdir(PROJECT_ROOT)
-    os.execve(honcho, [honcho, "-f", str(PROJECT_ROOT / "Procfile"), "start"], env)
+    os.execve(honcho, [honcho, "-f", str(procfile), "start"], env)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from shared.settings import PROJECT_ROOT
 from tests.support import blobstores
-from tests.support.launch import cli, running, system_environment
+from tests.support.launch import cli, queue_counts, running, system_environment
 from shared.formatting import LOCAL_ZONE
 from tests.support.portal import PortalSystem
 from tests.support.sinks import MailSink, Written, credentials_in, free_port, links_in, plain_text, wait_until
@@ -136,3 +137,13 @@ def test_retention_reminds_then_deletes_for_good(running_system, environment, tm
     gone = logged_in.client.get(link.removeprefix(environment["PUBLIC_BASE_URL"]))
     assert gone.status_code == 410 and "niet meer beschikbaar" in gone.text
     assert len(MailSink.messages_in(data_dir / "mail")) == 2  # one publication, one reminder
+
+
+def test_make_run_with_replicas_runs_two_of_every_service(environment):
+    environment["REPLICAS"] = "2"
+    host, port = environment["GATEWAY_ADDRESS"].rsplit(":", 1)
+    with running(environment):
+        wait_until(lambda: all(queue_counts(environment["AMQP_URI"], f"rpc-{service}")[1] == 2
+                               for service in ("auth", "files", "notify")), timeout=60, message="two of each")
+        for address in (f"{host}:{port}", f"{host}:{int(port) + 1}"):
+            assert requests.get(f"http://{address}/healthz", timeout=5).ok
