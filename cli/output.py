@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 from shared.formatting import date_nl, kind_nl, last_day_nl, size_nl
 
-DELETION_REASONS = {"expired": "retention period ended", "manager": "deleted by the manager"}
+DELETION_REASONS = {"retention": "retention period ended", "manager": "deleted by the manager",
+                    "operator": "retracted by the operator"}
 
 
 def table(headers: list[str], rows: list[list[str]]) -> None:

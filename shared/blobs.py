@@ -14,6 +14,10 @@ A blob is written **staged** and becomes **published** when ``files`` adopts it:
   blobs (``read_chunks`` yields 1 MiB chunks and lets other greenlets run between them).
 - ``staged_before(moment)`` and ``abort_uploads_before(moment)`` list and end what an
   upload or a publish left behind (see ``services/files/retention.py``).
+- ``stage_incoming(object_key)`` copies an object the upstream system wrote under
+  the incoming prefix (``INCOMING_PREFIX``, a claim-check of ``publish_requested``)
+  to a new staged blob and returns its key; ``remove_incoming(object_key)`` removes
+  the upstream's object once the publish is recorded.
 
 Keys are 32 hex digits: the creation time in milliseconds, then 80 random bits —
 opaque, never the user's filename, and they tell a staged blob's age on every backend.
@@ -28,6 +32,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,6 +43,7 @@ from urllib.parse import unquote, urlsplit
 from nameko.extensions import DependencyProvider
 from pydantic import Field, model_validator
 
+from shared.contract import is_object_key
 from shared.settings import CommonSettings, ConfigurationError, HttpUrl, UsesSettings, raw_data_dir, secret
 
 CHUNK_SIZE = 1024 * 1024
@@ -172,14 +178,46 @@ class _FileWriter(BlobWriter):
         self._part.unlink(missing_ok=True)
 
 
+def check_object_key(object_key) -> str:
+    """An upstream object key: relative, plain segments (the contract's ``object_key``)."""
+    if not is_object_key(object_key):
+        raise BlobNotFound(f"not an incoming object key: {object_key!r}")
+    return object_key
+
+
 class FileBlobStore(BlobStore):
     """Blobs under a directory: ``tmp/`` (being written), ``staged/``, and
-    ``objects/<2 hex>/<key>`` (published; a hard link to the staged file on adoption)."""
+    ``objects/<2 hex>/<key>`` (published; a hard link to the staged file on adoption);
+    the upstream's objects under ``<incoming_prefix>/``."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, incoming_prefix: str = "incoming"):
         self.root = Path(root)
+        self.incoming = self.root / incoming_prefix.strip("/")
         for directory in ("tmp", "staged", "objects"):
             (self.root / directory).mkdir(parents=True, exist_ok=True)
+
+    def _incoming_path(self, object_key: str) -> Path:
+        return self.incoming / check_object_key(object_key)
+
+    def stage_incoming(self, object_key: str) -> str:
+        source = self._incoming_path(object_key)
+        key = new_key()
+        try:
+            os.link(source, self._path(key, staged=True))
+        except FileNotFoundError:
+            raise BlobNotFound(object_key) from None
+        except OSError:  # another file system: copy, then appear at once
+            part = self.root / "tmp" / f"{key}.part"
+            try:
+                shutil.copyfile(source, part)
+            except FileNotFoundError:
+                part.unlink(missing_ok=True)
+                raise BlobNotFound(object_key) from None
+            os.replace(part, self._path(key, staged=True))
+        return key
+
+    def remove_incoming(self, object_key: str) -> None:
+        self._incoming_path(object_key).unlink(missing_ok=True)
 
     def _path(self, key: str, *, staged: bool = False) -> Path:
         key = check_key(key)
@@ -237,6 +275,7 @@ class BlobStoreSettings(CommonSettings):
     s3_region: str = Field("us-east-1", alias="S3_REGION")
     s3_access_key_id: str | None = Field(None, alias="S3_ACCESS_KEY_ID")
     s3_secret_access_key: str | None = secret("S3_SECRET_ACCESS_KEY")
+    incoming_prefix: str = Field("incoming", alias="INCOMING_PREFIX", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
     @model_validator(mode="before")
     @classmethod
@@ -249,7 +288,7 @@ class BlobStoreSettings(CommonSettings):
 def open_blob_store(settings: BlobStoreSettings) -> BlobStore:
     parts = urlsplit(settings.blob_store)
     if parts.scheme == "file":
-        return FileBlobStore(Path(unquote(parts.path)))
+        return FileBlobStore(Path(unquote(parts.path)), settings.incoming_prefix)
     if parts.scheme == "s3":
         from shared.s3blobs import S3BlobStore  # boto3 only where S3 is used
 

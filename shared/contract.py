@@ -8,6 +8,7 @@ personal data.  Both sides use this module: ``build`` when dispatching,
 """
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -68,7 +69,23 @@ _KINDS = {
     "date": _is_date,
     "trigger": lambda v: v in ("schedule", "manual"),
     "expiring_files": _is_expiring_list,
+    "request_id": lambda v: isinstance(v, str) and bool(_REQUEST_ID.match(v)),
+    "object_key": lambda v: isinstance(v, str) and len(v) <= OBJECT_KEY_MAX and bool(_OBJECT_KEY.match(v))
+    and not {".", ".."} & set(v.split("/")),
+    "reject_reason": lambda v: v in REJECT_REASONS,
+    "delete_reason": lambda v: v in DELETE_REASONS,
 }
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
+OBJECT_KEY_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
+
+def is_object_key(value) -> bool:
+    return _KINDS["object_key"](value)
+
+
+_OBJECT_KEY = re.compile(OBJECT_KEY_PATTERN)
+OBJECT_KEY_MAX = 200
 FILE_KINDS = ("periodic", "adhoc")
 ENVELOPE = {"event_id": "uuid", "occurred_at": "timestamp", "version": "int"}
 
@@ -134,7 +151,7 @@ FILE_DELETED = Event(
     fields={
         "file_id": "uuid",
         "community_id": "str",
-        "reason": "str",
+        "reason": "delete_reason",
         "deleted_at": "timestamp",
     },
 )
@@ -176,3 +193,155 @@ PASSWORD_RESET_REQUESTED = Event(
 (``issue_reset_token``) when it sends."""
 
 EVENTS = (FILE_PUBLISHED, FILE_DELETED, RETENTION_DUE, FILES_EXPIRING, SMS_CODE_REQUESTED, PASSWORD_RESET_REQUESTED)
+
+
+# --- the upstream (settlement) system: publish by event, and what it may follow ----------
+
+UPSTREAM_SOURCE = "upstream"
+"""The upstream publishes on the ``upstream.events`` exchange (topic, durable)."""
+
+UPSTREAM_QUEUE = "energiepost.upstream"
+"""The one durable queue the upstream consumes: replies to its requests and the status
+events of its files.  Declared (with its bindings) by ``ops.declare_queues``, so no
+event meant for the upstream is ever returned to an outbox for lack of a queue."""
+
+DELETE_REASONS = ("retention", "manager", "operator")
+
+PUBLISH_REQUESTED = Event(
+    source=UPSTREAM_SOURCE,
+    name="publish_requested",
+    version=1,
+    fields={
+        "request_id": "request_id",
+        "community_id": "str",
+        "object_key": "object_key",
+        "name": "str",
+        "size": "int",
+        "sha256": "sha256",
+        "kind": "file_kind",
+        "shared_by": "optional_str",
+        "period": "optional_str",
+    },
+)
+"""Claim-check: the file waits under INCOMING_PREFIX in the blob store as ``object_key``."""
+
+PUBLISH_ACCEPTED = Event(
+    source="files",
+    name="publish_accepted",
+    version=1,
+    fields={"request_id": "request_id", "file_id": "uuid", "community_id": "str", "duplicate": "bool"},
+)
+
+REJECT_REASONS = {
+    "malformed": "not JSON, or a field missing, unknown or of the wrong type",
+    "unknown_version": "a version this system does not know",
+    "unknown_community": "no such community",
+    "object_missing": "no object under that key in the incoming prefix",
+    "size_mismatch": "the object's size is not the given size",
+    "sha256_mismatch": "the object's sha256 is not the given sha256",
+    "invalid": "a field's value is not accepted (file name, shared_by, an empty file)",
+    "request_id_reused": "the request_id was used before for another file",
+    "unavailable": "a service did not answer in time: send the same request again later",
+}
+"""``publish_rejected`` reasons (machine-readable) and what they mean."""
+
+PUBLISH_REJECTED = Event(
+    source="files",
+    name="publish_rejected",
+    version=1,
+    fields={"request_id": "optional_str", "reason": "reject_reason", "message": "str"},
+)
+"""``request_id`` is null only when the request was too malformed to carry one."""
+
+FILE_DOWNLOADED = Event(
+    source="files",
+    name="file_downloaded",
+    version=1,
+    fields={"file_id": "uuid", "community_id": "str", "downloaded_at": "timestamp"},
+)
+"""A file's first download (later downloads raise no event)."""
+
+FILE_REMINDED = Event(
+    source="files",
+    name="file_reminded",
+    version=1,
+    fields={"file_id": "uuid", "community_id": "str", "reminded_at": "timestamp", "expires_at": "timestamp"},
+)
+"""The file was listed in its community's reminder before deletion."""
+
+FILE_EMAILED = Event(
+    source="notify",
+    name="file_emailed",
+    version=1,
+    fields={"file_id": "uuid", "community_id": "str", "emailed_at": "timestamp"},
+)
+"""The mail server accepted the e-mail announcing the file."""
+
+UPSTREAM_EVENTS = (FILE_PUBLISHED, FILE_EMAILED, FILE_DOWNLOADED, FILE_REMINDED, FILE_DELETED,
+                   PUBLISH_ACCEPTED, PUBLISH_REJECTED)
+"""What reaches ``UPSTREAM_QUEUE``."""
+
+EVENTS = EVENTS + (PUBLISH_REQUESTED, PUBLISH_ACCEPTED, PUBLISH_REJECTED, FILE_DOWNLOADED, FILE_REMINDED,
+                   FILE_EMAILED)
+
+
+# --- JSON Schema (docs/schemas/, for the upstream; ``python -m shared.contract``) ---------
+
+def _kind_schema(kind: str) -> dict:
+    return {
+        "str": {"type": "string", "minLength": 1},
+        "optional_str": {"type": ["string", "null"]},
+        "int": {"type": "integer"},
+        "timestamp": {"type": "string", "format": "date-time", "description": "ISO 8601 with a UTC offset"},
+        "uuid": {"type": "string", "format": "uuid"},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "file_kind": {"enum": list(FILE_KINDS)},
+        "bool": {"type": "boolean"},
+        "date": {"type": "string", "format": "date"},
+        "trigger": {"enum": ["schedule", "manual"]},
+        "request_id": {"type": "string", "pattern": REQUEST_ID_PATTERN},
+        "object_key": {"type": "string", "pattern": OBJECT_KEY_PATTERN, "maxLength": OBJECT_KEY_MAX,
+                       "description": "relative to INCOMING_PREFIX; no '.' or '..' segments"},
+        "reject_reason": {"enum": list(REJECT_REASONS)},
+        "delete_reason": {"enum": list(DELETE_REASONS)},
+    }[kind]
+
+
+def json_schema(event: Event) -> dict:
+    """The JSON Schema of an event's payload, from the same field list ``parse`` checks."""
+    fields = {**ENVELOPE, **event.fields}
+    properties = {name: _kind_schema(kind) for name, kind in fields.items()}
+    properties["version"] = {"const": event.version}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://energiepost/schemas/{event.name}.v{event.version}.json",
+        "title": event.name,
+        "description": f"exchange {event.source}.events, routing key {event.name}",
+        "type": "object",
+        "required": [name for name, kind in fields.items() if not kind.startswith("optional")],
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def upstream_schemas() -> dict[str, dict]:
+    """File name -> schema, for every event the upstream sends or receives."""
+    return {f"{event.name}.v{event.version}.json": json_schema(event)
+            for event in (PUBLISH_REQUESTED, *UPSTREAM_EVENTS)}
+
+
+def write_schemas(directory) -> list[str]:
+    import json
+    from pathlib import Path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, schema in upstream_schemas().items():
+        (directory / name).write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return sorted(upstream_schemas())
+
+
+if __name__ == "__main__":  # python -m shared.contract: regenerate docs/schemas/
+    from pathlib import Path
+
+    print("\n".join(write_schemas(Path(__file__).resolve().parents[1] / "docs" / "schemas")))

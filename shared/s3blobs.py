@@ -1,6 +1,7 @@
 """The S3 backend of the blob store (``BLOB_STORE=s3://bucket/prefix``), on boto3.
 
-Layout in the bucket: ``<prefix>/staged/<key>`` and ``<prefix>/objects/<key>``.
+Layout in the bucket: ``<prefix>/staged/<key>`` and ``<prefix>/objects/<key>``; the
+upstream writes ``<prefix>/<INCOMING_PREFIX>/<object key>``.
 A writer sends what it is given one part at a time (a multipart upload: at most one
 part buffered, so memory stays flat whatever the size; a blob smaller than a part is
 one ``put_object``).  A multipart upload is invisible until it is completed, so a
@@ -22,7 +23,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from shared.blobs import BlobNotFound, BlobStore, BlobWriter, check_key, is_key, key_time
+from shared.blobs import BlobNotFound, BlobStore, BlobWriter, check_key, check_object_key, is_key, key_time, new_key
 from shared.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,12 @@ class _S3Writer(BlobWriter):
 
 class S3BlobStore(BlobStore):
     def __init__(self, client, bucket: str, prefix: str = "", *, part_size: int = PART_SIZE,
-                 copy_limit: int = COPY_LIMIT, copy_part_size: int = COPY_PART_SIZE):
+                 copy_limit: int = COPY_LIMIT, copy_part_size: int = COPY_PART_SIZE,
+                 incoming_prefix: str = "incoming"):
         self.client = client
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.incoming_prefix = f"{self.prefix}{incoming_prefix.strip('/')}/"
         self.part_size = part_size
         self.copy_limit = copy_limit
         self.copy_part_size = copy_part_size
@@ -125,7 +128,7 @@ class S3BlobStore(BlobStore):
                 response_checksum_validation="when_required",
             ),
         )
-        return cls(client, parts.netloc, parts.path)
+        return cls(client, parts.netloc, parts.path, incoming_prefix=settings.incoming_prefix)
 
     def name(self, key: str, *, staged: bool = False) -> str:
         return f"{self.prefix}{'staged' if staged else 'objects'}/{check_key(key)}"
@@ -163,13 +166,26 @@ class S3BlobStore(BlobStore):
         self.client.delete_object(Bucket=self.bucket, Key=self.name(key))
 
     def adopt(self, key: str) -> None:
-        staged, published = self.name(key, staged=True), self.name(key)
-        size = self._size(staged, key)
-        source = {"Bucket": self.bucket, "Key": staged}
+        self._copy(self.name(key, staged=True), self.name(key), key)
+
+    def _copy(self, source_name: str, target: str, key: str) -> None:
+        size = self._size(source_name, key)
+        source = {"Bucket": self.bucket, "Key": source_name}
         if size <= self.copy_limit:
-            self.client.copy_object(Bucket=self.bucket, Key=published, CopySource=source)
+            self.client.copy_object(Bucket=self.bucket, Key=target, CopySource=source)
         else:
-            self._copy_in_parts(source, published, size)
+            self._copy_in_parts(source, target, size)
+
+    def _incoming_name(self, object_key: str) -> str:
+        return f"{self.incoming_prefix}{check_object_key(object_key)}"
+
+    def stage_incoming(self, object_key: str) -> str:
+        key = new_key()
+        self._copy(self._incoming_name(object_key), self.name(key, staged=True), object_key)
+        return key
+
+    def remove_incoming(self, object_key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._incoming_name(object_key))
 
     def _copy_in_parts(self, source: dict, target: str, size: int) -> None:
         upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target)["UploadId"]

@@ -29,6 +29,7 @@ class File(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     first_downloaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     deleted_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     deleted_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
@@ -98,3 +99,16 @@ class Download(Base):
     manager_id: Mapped[str] = mapped_column(String(36))
     login: Mapped[str] = mapped_column(String(320))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PublishRequest(Base):
+    """A publish that carried a request id (``publish_requested``'s ``request_id`` or the
+    ingest API's ``Idempotency-Key``): written with its file, so the same id publishes once."""
+
+    __tablename__ = "publish_requests"
+
+    request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"))
+    community_id: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -205,10 +205,10 @@ def _expire(db: Session, *, as_of: datetime, now: datetime) -> int:
             return deleted
         for file in batch:
             file.deleted_at = now
-            file.deleted_reason = "expired"
+            file.deleted_reason = "retention"
             file.deleted_by = "retention"
             payload = contract.FILE_DELETED.build(occurred_at=now, file_id=file.id, community_id=file.community_id,
-                                                  reason="expired", deleted_at=now.isoformat())
+                                                  reason="retention", deleted_at=now.isoformat())
             outbox.enqueue(db, OutboxMessage, contract.FILE_DELETED, payload, now)
         db.commit()  # unreachable from here on; the blobs go next
         deleted += len(batch)

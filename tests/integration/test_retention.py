@@ -63,11 +63,11 @@ def test_two_replicas_fire_and_handle_at_once_one_reminder_one_deletion(
         return row.deleted_at is not None and row.blob_key is None and row
 
     row = wait_until(deleted, timeout=15, message="the file to be deleted")
-    assert row.deleted_reason == "expired"
+    assert row.deleted_reason == "retention"
     eventlet.sleep(1)
     assert len(mail_sink.messages()) == 2  # no second reminder
     listed = rpc(service_config, "files", "list_files", community_id="zonnedelen-gent")
-    assert [f["deleted_reason"] for f in listed] == ["expired"]
+    assert [f["deleted_reason"] for f in listed] == ["retention"]
 
 
 def test_the_schedule_fires_a_date_once_whichever_replica_ticks(container_factory, service_config, open_session):
