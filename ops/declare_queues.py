@@ -1,9 +1,12 @@
 """Declare every event handler's queue before any service starts.
 
-RabbitMQ drops an event published while no queue is bound to its routing key.
+RabbitMQ drops an event published while no queue is bound to its routing key (and
+returns a ``mandatory`` one to the outbox, which retries it for ever).
 Declaring the handler queues up front (with exactly the names and arguments
 nameko uses, read off the services' own ``@event_handler`` entrypoints) means an
-event published before its handler service has ever started waits for it.
+event published before its handler service has ever started waits for it.  The
+upstream system's queue (``energiepost.upstream``) is declared here too: every event
+that outside subscribers may follow is bound to it.
 
 ``python -m ops.declare_queues`` (run by ``make run`` and the compose ``migrate`` step).
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import inspect
 import sys
 
-from kombu import Connection, Queue
+from kombu import Connection, Queue, binding
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.standalone.events import get_event_exchange
@@ -22,6 +25,7 @@ from services.files.service import FilesService
 from services.gateway.service import GatewayService
 from services.notify.service import NotifyService
 from ops.settings import OpsSettings
+from shared import contract
 
 SERVICES = (AuthService, FilesService, NotifyService, GatewayService)
 
@@ -43,11 +47,23 @@ def handler_queues(services=SERVICES) -> list[Queue]:
     return queues
 
 
+def upstream_queue() -> Queue:
+    """The upstream's queue (``contract.UPSTREAM_QUEUE``): every event it may follow and the
+    replies to its publish requests, bound on the sources' exchanges (docs/upstream.md).
+    Declared here, so those events are never returned unroutable to an outbox."""
+    return Queue(
+        contract.UPSTREAM_QUEUE,
+        bindings=[binding(get_event_exchange(event.source, {}), routing_key=event.name)
+                  for event in contract.UPSTREAM_EVENTS],
+        durable=True, auto_delete=False, exclusive=False,
+    )
+
+
 def declare(amqp_uri: str, services=SERVICES) -> list[str]:
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         declared = []
-        for queue in handler_queues(services):
+        for queue in [*handler_queues(services), upstream_queue()]:
             queue(channel).declare()  # declares the exchange, the queue and the binding
             declared.append(queue.name)
         return declared

@@ -80,6 +80,10 @@ OBJECT_KEY_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 
+def is_request_id(value) -> bool:
+    return _KINDS["request_id"](value)
+
+
 def is_object_key(value) -> bool:
     return _KINDS["object_key"](value)
 

@@ -11,7 +11,7 @@ import mimetypes
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.files.models import Download, File, OutboxMessage
@@ -105,8 +105,13 @@ def grant_download(db: Session, community_ids, file_ids, *, manager_id: str, log
     batch = str(uuid.uuid4())
     for file in files:
         db.add(Download(file_id=file.id, batch_id=batch, manager_id=manager_id, login=login, at=now))
-        if file.first_downloaded_at is None:
+        first = db.execute(update(File).where(File.id == file.id, File.first_downloaded_at.is_(None))
+                           .values(first_downloaded_at=now).execution_options(synchronize_session=False))
+        if first.rowcount == 1:  # one conditional UPDATE: the first download is announced once, across replicas
             file.first_downloaded_at = now
+            payload = contract.FILE_DOWNLOADED.build(occurred_at=now, file_id=file.id,
+                                                     community_id=file.community_id, downloaded_at=now.isoformat())
+            outbox.enqueue(db, OutboxMessage, contract.FILE_DOWNLOADED, payload, now)
     return [
         {"id": f.id, "name": f.name, "size": f.size, "sha256": f.sha256, "blob_key": f.blob_key,
          "content_type": mimetypes.guess_type(f.name)[0] or "application/octet-stream"}

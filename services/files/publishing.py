@@ -6,13 +6,14 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.files.models import File, OutboxMessage
+from services.files.models import File, OutboxMessage, PublishRequest
 from services.files.retention import expiry_moment
 from shared import contract, outbox
 from shared.blobs import BlobNotFound
-from shared.errors import InvalidInput, NotFound
+from shared.errors import AlreadyExists, InvalidInput, NotFound
 from shared.filenames import clean_filename
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def publish_file(
     default_shared_by: str,
     retention_days: int,
     now: datetime,
+    request_id: str | None = None,
 ) -> File:
     """Adopt a staged blob as a published file (the caller commits, then ``discard_staged``).
 
@@ -53,7 +55,8 @@ def publish_file(
     goes into the outbox in the same transaction as the file row.  Whatever is wrong,
     the staged blob is removed: a rejected publish leaves nothing behind.  A crash
     before the commit leaves the staged blob (and maybe its adopted copy) to the
-    daily sweep (``retention.sweep_staged``).
+    daily sweep (``retention.sweep_staged``).  With a ``request_id`` the request is
+    recorded with the file (see ``find_request``): the same id publishes once.
     """
     try:
         check_community(community_id)  # raises NotFound for an unknown community
@@ -67,8 +70,10 @@ def publish_file(
             raise NotFound("the uploaded content was not found in the blob store", field="blob_key") from None
         if measured_size == 0:
             raise InvalidInput("the file is empty", field="file")
-        if (measured_size, measured_sha256) != (size, sha256):
-            raise InvalidInput("the stored content does not match the given size and sha256", field="file")
+        if measured_size != size:
+            raise InvalidInput(f"the stored content has {measured_size} bytes, not the given {size}", field="size")
+        if measured_sha256 != sha256:
+            raise InvalidInput("the stored content does not match the given sha256", field="sha256")
         blobs.adopt(blob_key)
     except Exception:
         discard_staged(blobs, blob_key)
@@ -100,7 +105,50 @@ def publish_file(
         expires_at=file.expires_at.isoformat(),
     )
     outbox.enqueue(session, OutboxMessage, contract.FILE_PUBLISHED, payload, now)
+    if request_id is not None:
+        session.add(PublishRequest(request_id=request_id, file_id=file.id, community_id=community_id,
+                                   sha256=file.sha256, created_at=now))
     return file
+
+
+def check_request_id(value, field: str = "request_id") -> str:
+    if not contract.is_request_id(value):
+        raise InvalidInput(f"{field} must be 1 to 100 letters, digits or . _ : -", field=field)
+    return value
+
+
+def find_request(session: Session, request_id: str, *, community_id: str, sha256) -> File | None:
+    """The file an earlier publish with this request id made, or None.  The same id
+    for another community or other content is refused (AlreadyExists)."""
+    earlier = session.get(PublishRequest, request_id)
+    if earlier is None:
+        return None
+    if earlier.community_id != community_id or earlier.sha256 != sha256:
+        raise AlreadyExists("this request id was used before for another file", field="request_id")
+    return session.get(File, earlier.file_id)
+
+
+def commit_publish(session: Session, blobs, file: File, request_id: str | None) -> tuple[File, bool]:
+    """Commit a publish; returns ``(file, duplicate)``.  If a concurrent publish with the
+    same request id committed first, this one is undone (its adopted blob removed) and
+    the earlier file is returned."""
+    try:
+        session.commit()
+        return file, False
+    except IntegrityError:
+        session.rollback()
+        if request_id is None:
+            raise
+        earlier = session.get(PublishRequest, request_id)
+        if earlier is None:
+            raise
+        try:
+            blobs.delete(file.blob_key)
+        except Exception:
+            log.warning("could not remove the blob of a duplicate publish %s", file.blob_key, exc_info=True)
+        if earlier.sha256 != file.sha256 or earlier.community_id != file.community_id:
+            raise AlreadyExists("this request id was used before for another file", field="request_id") from None
+        return session.get(File, earlier.file_id), True
 
 
 def discard_staged(blobs, blob_key) -> None:
@@ -111,6 +159,10 @@ def discard_staged(blobs, blob_key) -> None:
         pass
     except Exception:
         log.warning("could not remove staged blob %s; the daily sweep will", blob_key, exc_info=True)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def file_view(file: File) -> dict:
@@ -124,7 +176,9 @@ def file_view(file: File) -> dict:
         "shared_by": file.shared_by,
         "published_at": file.published_at.isoformat(),
         "expires_at": file.expires_at.isoformat(),
-        "first_downloaded_at": file.first_downloaded_at.isoformat() if file.first_downloaded_at else None,
+        "emailed_at": _iso(file.emailed_at),
+        "first_downloaded_at": _iso(file.first_downloaded_at),
+        "reminded_at": _iso(file.reminded_at),
         "deleted_at": file.deleted_at.isoformat() if file.deleted_at else None,
         "deleted_reason": file.deleted_reason,
     }
@@ -136,3 +190,38 @@ def list_community_files(session: Session, community_id: str) -> list[File]:
             select(File).where(File.community_id == community_id).order_by(File.published_at.desc())
         )
     )
+
+
+def get_file(session: Session, file_id) -> File:
+    try:
+        file = session.get(File, str(uuid.UUID(str(file_id))))
+    except ValueError:
+        file = None
+    if file is None:
+        raise NotFound("no such file", field="file_id")
+    return file
+
+
+def record_emailed(session: Session, file_id: str, emailed_at: datetime) -> None:
+    """The first accepted e-mail about a file (notify's ``file_emailed``); idempotent."""
+    file = session.get(File, file_id)
+    if file is not None and file.emailed_at is None:
+        file.emailed_at = emailed_at
+
+
+STATUS_FIELDS = ("id", "community_id", "name", "size", "sha256", "kind", "shared_by", "published_at", "emailed_at",
+                 "first_downloaded_at", "reminded_at", "expires_at", "deleted_at", "deleted_reason")
+
+
+def status_of(file: File) -> str:
+    if file.deleted_at:
+        return "deleted"
+    if file.first_downloaded_at:
+        return "downloaded"
+    return "emailed" if file.emailed_at else "published"
+
+
+def status_view(file: File) -> dict:
+    """What the upstream may know of a file: its facts and their moments (no manager's data)."""
+    view = file_view(file)
+    return {"status": status_of(file), **{field: view[field] for field in STATUS_FIELDS}}

@@ -189,6 +189,9 @@ def _remind(db: Session, *, as_of: datetime, window: timedelta, run_date: date, 
         outbox.enqueue(db, OutboxMessage, contract.FILES_EXPIRING, payload, now)
         for file in files:
             file.reminded_at = now
+            outbox.enqueue(db, OutboxMessage, contract.FILE_REMINDED, contract.FILE_REMINDED.build(
+                occurred_at=now, file_id=file.id, community_id=community_id, reminded_at=now.isoformat(),
+                expires_at=file.expires_at.isoformat()), now)
     db.commit()
     return len(due)
 

@@ -4,12 +4,14 @@ import os
 import socket
 import time
 import uuid
+from datetime import datetime
 
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.files import access, publishing, retention
+from services.files import access, publishing, retention, upstream
+from services.files.upstream import upstream_request
 from services.files.models import OutboxMessage
 from services.files.settings import FilesSettings
 from shared import contract, outbox
@@ -49,26 +51,69 @@ class FilesService:
     dispatch = EventDispatcher(mandatory=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def publish_file(self, community_id, blob_key, name, size, sha256, kind="periodic", shared_by=None):
+    def publish_file(self, community_id, blob_key, name, size, sha256, kind="periodic", shared_by=None,
+                     request_id=None):
+        """Publish a staged blob; with a ``request_id`` (the ingest API's Idempotency-Key)
+        a repeated request answers with the file it made the first time."""
+        file, _ = self._publish(community_id=community_id, blob_key=blob_key, name=name, size=size,
+                                sha256=sha256, kind=kind, shared_by=shared_by, request_id=request_id)
+        return publishing.file_view(file)
+
+    def _publish(self, *, blob_key, request_id, **request):
+        """``(file, duplicate)``: the publish the HTTP path and the upstream event share."""
+        if request_id is not None:
+            publishing.check_request_id(request_id)
+            try:
+                earlier = publishing.find_request(self.db, request_id, community_id=request["community_id"],
+                                                  sha256=request["sha256"])
+            except Exception:
+                publishing.discard_staged(self.blobs, blob_key)
+                raise
+            if earlier is not None:
+                publishing.discard_staged(self.blobs, blob_key)
+                return earlier, True
         file = publishing.publish_file(
             self.db,
             self.blobs,
             check_community=lambda community_id: self.auth.get_community(community_id),
-            community_id=community_id,
             blob_key=blob_key,
-            name=name,
-            size=size,
-            sha256=sha256,
-            kind=kind,
-            shared_by=shared_by,
             default_shared_by=self.settings.operator_name,
             retention_days=self.settings.retention_days,
             now=self.clock.now(),
+            request_id=request_id,
+            **request,
         )
-        self.db.commit()
-        publishing.discard_staged(self.blobs, blob_key)  # adopted: the staged copy has served
+        try:
+            file, duplicate = publishing.commit_publish(self.db, self.blobs, file, request_id)
+        finally:
+            publishing.discard_staged(self.blobs, blob_key)  # adopted (or undone): the staged copy has served
         outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
-        return publishing.file_view(file)
+        return file, duplicate
+
+    @upstream_request(contract.PUBLISH_REQUESTED)
+    def on_publish_requested(self, payload):
+        """The upstream's claim-check: answered with ``publish_accepted`` or ``publish_rejected``."""
+        upstream.handle_publish_requested(
+            self.db, self.blobs, payload,
+            publish=lambda request: self._publish(**request),
+            now=self.clock.now(),
+        )
+        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
+
+    @event_handler(contract.FILE_EMAILED.source, contract.FILE_EMAILED.name)
+    def on_file_emailed(self, payload):
+        try:
+            event = contract.FILE_EMAILED.parse(payload)
+        except contract.ContractError as exc:
+            log.error("dropping malformed %s event: %s", contract.FILE_EMAILED.name, exc)
+            return
+        publishing.record_emailed(self.db, event["file_id"], datetime.fromisoformat(event["emailed_at"]))
+        self.db.commit()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_file_status(self, file_id):
+        """A file's status for the upstream (``GET /api/v1/files/{id}``)."""
+        return publishing.status_view(publishing.get_file(self.db, file_id))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_files(self, community_id):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.formparser import MultiPartParser
 
+from shared import contract
 from shared.blobs import BlobTooLarge, StoredBlob
 from shared.errors import DomainError, InvalidInput, PayloadTooLarge
 from shared.filenames import clean_filename
@@ -19,6 +20,7 @@ from shared.filenames import clean_filename
 FORM_OVERHEAD = 64 * 1024  # room for the multipart framing and the small fields
 DEFAULT_KIND = "periodic"
 PUBLISHED_FIELDS = ("id", "name", "size", "sha256", "expires_at")  # of the published file, in the 201 answer
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class LengthRequired(DomainError):
@@ -70,6 +72,18 @@ class _UploadParser(MultiPartParser):
         self.filename = clean_filename(event.filename)
         self.writer = self.blobs.writer(max_bytes=self.max_bytes)
         return _BlobSink(self.writer)
+
+
+def idempotency_key(request) -> str | None:
+    """The optional ``Idempotency-Key``: the same key publishes once (as an upstream
+    ``request_id``); a repeated request is answered with the file of the first."""
+    value = request.headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return None
+    if not contract.is_request_id(value):
+        raise InvalidInput(f"{IDEMPOTENCY_HEADER} must be 1 to 100 letters, digits or . _ : -",
+                           field=IDEMPOTENCY_HEADER)
+    return value
 
 
 def receive_upload(request, *, blobs, max_bytes: int) -> Upload:

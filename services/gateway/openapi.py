@@ -7,17 +7,19 @@ and code (tests validate it with openapi-spec-validator and answer every status)
 from __future__ import annotations
 
 from services.auth.contacts import COMMUNITY_ID
-from services.files.publishing import MAX_SHARED_BY
+from services.files.publishing import MAX_SHARED_BY, STATUS_FIELDS
 from services.gateway.dependencies import Unauthorized
-from services.gateway.ingest import DEFAULT_KIND, PUBLISHED_FIELDS, LengthRequired, UploadStalled
+from services.gateway.ingest import (DEFAULT_KIND, IDEMPOTENCY_HEADER, PUBLISHED_FIELDS, LengthRequired,
+                                     UploadStalled)
 from shared import filenames
-from shared.contract import FILE_KINDS
-from shared.errors import InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
+from shared.contract import DELETE_REASONS, FILE_KINDS, REQUEST_ID_PATTERN
+from shared.errors import AlreadyExists, InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
 
 INGEST_ERRORS = (
     (InvalidInput, "invalid input: an empty file, a bad file name, kind or shared_by, a malformed body"),
     (Unauthorized, "missing or invalid API key"),
     (NotFound, "unknown community"),
+    (AlreadyExists, f"the {IDEMPOTENCY_HEADER} was used before for another community or other content"),
     (UploadStalled, "the upload stalled: no data arrived for REQUEST_IDLE_SECONDS"),
     (LengthRequired, "no Content-Length: chunked uploads are not accepted"),
     (PayloadTooLarge, "the file is larger than the maximum"),
@@ -45,16 +47,41 @@ _PUBLISHED_FILE = {
                                   "RETENTION_DAYS × 24 h)"},
 }
 
+STATUS_ERRORS = (
+    (Unauthorized, "missing or invalid API key"),
+    (NotFound, "no such file"),
+    (ServiceUnavailable, "a service did not answer in time; retry later"),
+)
+_MOMENT = {"type": ["string", "null"], "format": "date-time"}
+_FILE_STATUS = {
+    **_PUBLISHED_FILE,
+    "status": {"enum": ["published", "emailed", "downloaded", "deleted"],
+               "description": "the furthest fact so far: deleted, else downloaded, else emailed, else published"},
+    "community_id": {"type": "string"},
+    "kind": {"enum": list(FILE_KINDS)},
+    "shared_by": {"type": "string"},
+    "published_at": {"type": "string", "format": "date-time"},
+    "emailed_at": {**_MOMENT, "description": "when the mail server accepted the manager's e-mail"},
+    "first_downloaded_at": {**_MOMENT, "description": "the first download"},
+    "reminded_at": {**_MOMENT, "description": "when the reminder before deletion was sent"},
+    "deleted_at": _MOMENT,
+    "deleted_reason": {"enum": [*DELETE_REASONS, None]},
+}
+
+
+def _errors(table) -> dict:
+    return {
+        str(error.status): {"description": f"{description} (error `{error.code}`)", "content": _json("Error")}
+        for error, description in table
+    }
+
 
 def _json(schema: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
 
 
 def document(*, public_base_url: str, max_upload_bytes: int, retention_days: int) -> dict:
-    errors = {
-        str(error.status): {"description": f"{description} (error `{error.code}`)", "content": _json("Error")}
-        for error, description in INGEST_ERRORS
-    }
+    errors = _errors(INGEST_ERRORS)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -79,7 +106,18 @@ def document(*, public_base_url: str, max_upload_bytes: int, retention_days: int
                             "in": "path",
                             "required": True,
                             "schema": {"type": "string", "pattern": COMMUNITY_ID.pattern},
-                        }
+                        },
+                        {
+                            "name": IDEMPOTENCY_HEADER,
+                            "in": "header",
+                            "required": False,
+                            "description": (
+                                "publish once: a repeated request with the same key (e.g. after a timeout) is "
+                                "answered with the file of the first, and publishes nothing new; the same key "
+                                "space as publish_requested's request_id"
+                            ),
+                            "schema": {"type": "string", "pattern": REQUEST_ID_PATTERN},
+                        },
                     ],
                     "requestBody": {
                         "required": True,
@@ -111,12 +149,31 @@ def document(*, public_base_url: str, max_upload_bytes: int, retention_days: int
                     },
                 }
             },
+            "/api/v1/files/{file_id}": {
+                "get": {
+                    "operationId": "getFileStatus",
+                    "summary": "A published file's status, with the moment of each fact",
+                    "parameters": [
+                        {"name": "file_id", "in": "path", "required": True,
+                         "schema": {"type": "string", "format": "uuid"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "the file's status", "content": _json("FileStatus")},
+                        **_errors(STATUS_ERRORS),
+                    },
+                }
+            },
             "/healthz": {"get": {"operationId": "health", "security": [], "responses": {"200": {"description": "up"}}}},
         },
         "components": {
             "securitySchemes": {"ingestKey": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": _ERROR,
+                "FileStatus": {
+                    "type": "object",
+                    "required": ["status", *STATUS_FIELDS],
+                    "properties": {field: _FILE_STATUS[field] for field in ("status", *STATUS_FIELDS)},
+                },
                 "PublishedFile": {
                     "type": "object",
                     "required": list(PUBLISHED_FIELDS),

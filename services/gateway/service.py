@@ -182,9 +182,11 @@ class GatewayService:
     @http("POST", "/api/v1/communities/<community_id>/files")
     def ingest_file(self, request, community_id):
         self.ingest_keys.check(request.headers.get("Authorization"))
+        idempotency_key = ingest.idempotency_key(request)
         self.auth.get_community(community_id)  # 404 before a byte of the body is read
         upload = ingest.receive_upload(request, blobs=self.blobs, max_bytes=self.settings.max_upload_bytes)
         file = self.files_publish.publish_file(
+            request_id=idempotency_key,
             community_id=community_id,
             blob_key=upload.blob.key,
             name=upload.filename,
@@ -194,6 +196,11 @@ class GatewayService:
             shared_by=upload.shared_by,
         )
         return json_response({key: file[key] for key in ingest.PUBLISHED_FIELDS}, 201)
+
+    @http("GET", "/api/v1/files/<file_id>")
+    def file_status(self, request, file_id):
+        self.ingest_keys.check(request.headers.get("Authorization"))
+        return json_response(self.files.get_file_status(file_id=file_id))
 
     @timer(interval=1)
     def keep_awake(self):

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+from shared.outbox import OutboxMixin
 
 PENDING, SENT, UNDELIVERABLE = "pending", "sent", "undeliverable"
 
@@ -49,3 +50,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class OutboxMessage(OutboxMixin, Base):
+    """``file_emailed`` for the upstream, written with the delivery it reports."""

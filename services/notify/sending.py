@@ -22,7 +22,8 @@ from typing import Callable
 from eventlet.greenpool import GreenPool
 
 from services.notify import deliveries, messages
-from services.notify.models import UNDELIVERABLE, Delivery
+from services.notify.models import UNDELIVERABLE, Delivery, OutboxMessage
+from shared import contract, outbox
 from shared.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -143,12 +144,22 @@ def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, n
                 _postpone(delivery, now, error, settings)
             else:
                 deliveries.mark_sent(delivery, now)
+                _announce(session, delivery, now)
                 sent.append(delivery)
         session.commit()
     for delivery in sent:
         log.info("delivery %s sent", delivery.dedupe_key)
         _report(delivery, auth, delivered=True)
     return len(sent)
+
+
+def _announce(session, delivery: Delivery, now) -> None:
+    """A file's e-mail was accepted: ``file_emailed`` for the upstream, in the same commit."""
+    if delivery.kind == contract.FILE_PUBLISHED.name:
+        payload = contract.FILE_EMAILED.build(occurred_at=now, file_id=delivery.data["file_id"],
+                                              community_id=delivery.data["community_id"],
+                                              emailed_at=now.isoformat())
+        outbox.enqueue(session, OutboxMessage, contract.FILE_EMAILED, payload, now)
 
 
 def _prepare(session, batch: list[Delivery], *, auth, settings, now) -> list[Delivery]:

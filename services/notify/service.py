@@ -1,16 +1,16 @@
 """notify: e-mail and SMS to managers, each send recorded, idempotent and retried."""
 import logging
 
-from nameko.events import event_handler
+from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
 from services.notify import deliveries, sending
 from services.notify.dependencies import Mailer, SenderTurn, SmsGateway
-from services.notify.models import Delivery
+from services.notify.models import Delivery, OutboxMessage
 from services.notify.settings import NotifySettings
-from shared import contract
+from shared import contract, outbox
 from shared.clock import Clock
 from shared.db import Database
 from shared.rpc import DeadlineRpcProxy
@@ -29,6 +29,7 @@ class NotifyService:
     sms = SmsGateway()
     auth = DeadlineRpcProxy("auth")
     turn = SenderTurn()
+    dispatch = EventDispatcher(mandatory=True)
 
     @event_handler(contract.FILE_PUBLISHED.source, contract.FILE_PUBLISHED.name)
     def on_file_published(self, payload):
@@ -49,6 +50,10 @@ class NotifyService:
     @timer(interval=1)
     def retry_due_deliveries(self):
         self._send_due()
+
+    @timer(interval=1)
+    def relay_outbox(self):
+        outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
     @rpc
     def get_delivery_status(self, event_id):

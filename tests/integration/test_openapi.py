@@ -72,6 +72,8 @@ def test_every_documented_ingest_status_is_answered_with_its_documented_body(sys
         ingest(config, content=b""),
         ingest(config, key=None),
         ingest(config, community_id="onbekend"),
+        ingest(config, idempotency_key="batch-7"),
+        ingest(config, idempotency_key="batch-7", content=b"other content\n"),  # 409: the key is taken
         stalled(config),
         chunked(config),
         ingest(config, content=b"x" * 1001),
@@ -80,10 +82,33 @@ def test_every_documented_ingest_status_is_answered_with_its_documented_body(sys
     answers.append(ingest(config))  # auth does not answer
 
     responses = document["paths"][INGEST]["post"]["responses"]
-    assert sorted(answer.status_code for answer in answers) == sorted(map(int, responses))
+    assert sorted(answer.status_code for answer in answers) == sorted([*map(int, responses), 201])
     for answer in answers:
         reference = responses[str(answer.status_code)]["content"]["application/json"]["schema"]["$ref"]
         schema = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
         validate(json.loads(answer.content), schema, cls=OAS31Validator, format_checker=oas31_format_checker)
         if answer.status_code >= 400:
             assert f"(error `{json.loads(answer.content)['error']}`)" in responses[str(answer.status_code)]["description"]
+
+
+def test_every_documented_file_status_answer_is_given_with_its_documented_body(system):
+    config, runner = system
+    document = served_document(config)
+    file_id = ingest(config).json()["id"]
+
+    def status(file_id, key=INGEST_KEY):
+        return requests.get(f"{config['PUBLIC_BASE_URL']}/api/v1/files/{file_id}",
+                            headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=10)
+
+    answers = [status(file_id), status(file_id, key=None), status("00000000-0000-0000-0000-000000000000"),
+               status("no-uuid")]
+    get_container(runner, FilesService).stop()
+    answers.append(status(file_id))
+
+    responses = document["paths"]["/api/v1/files/{file_id}"]["get"]["responses"]
+    assert sorted(answer.status_code for answer in answers) == sorted([*map(int, responses), 404])
+    for answer in answers:
+        reference = responses[str(answer.status_code)]["content"]["application/json"]["schema"]["$ref"]
+        schema = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+        validate(json.loads(answer.content), schema, cls=OAS31Validator, format_checker=oas31_format_checker)
+    assert answers[0].json()["status"] in ("published", "emailed") and answers[0].json()["id"] == file_id

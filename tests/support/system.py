@@ -26,8 +26,10 @@ def add_community(config, community_id="zonnedelen-gent", email="beheer@example.
 
 
 def ingest(config, community_id="zonnedelen-gent", content=b"ean;afname\n541448;12,5\n",
-           filename="correcties-2026-10.csv", key=INGEST_KEY, data=None, field="file"):
+           filename="correcties-2026-10.csv", key=INGEST_KEY, data=None, field="file", idempotency_key=None):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
     files = {field: (filename, io.BytesIO(content), "text/csv")} if field else None
     return requests.post(f"{config['PUBLIC_BASE_URL']}/api/v1/communities/{community_id}/files",
                          headers=headers, files=files, data=data or {}, timeout=30)
