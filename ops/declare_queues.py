@@ -5,8 +5,8 @@ returns a ``mandatory`` one to the outbox, which retries it for ever).
 Declaring the handler queues up front (with exactly the names and arguments
 nameko uses, read off the services' own ``@event_handler`` entrypoints) means an
 event published before its handler service has ever started waits for it.  The
-upstream system's queue (``energiepost.upstream``) is declared here too: every event
-that outside subscribers may follow is bound to it.
+upstream system's queues (``energiepost.upstream.replies`` and ``.status``) are declared
+here too: every event that outside subscribers may follow is bound to one.
 
 ``python -m ops.declare_queues`` (run by ``make run`` and the compose ``migrate`` step).
 """
@@ -47,23 +47,24 @@ def handler_queues(services=SERVICES) -> list[Queue]:
     return queues
 
 
-def upstream_queue() -> Queue:
-    """The upstream's queue (``contract.UPSTREAM_QUEUE``): every event it may follow and the
-    replies to its publish requests, bound on the sources' exchanges (docs/upstream.md).
-    Declared here, so those events are never returned unroutable to an outbox."""
-    return Queue(
-        contract.UPSTREAM_QUEUE,
-        bindings=[binding(get_event_exchange(event.source, {}), routing_key=event.name)
-                  for event in contract.UPSTREAM_EVENTS],
-        durable=True, auto_delete=False, exclusive=False,
-    )
+def upstream_queues() -> list[Queue]:
+    """The upstream's queues (``contract.UPSTREAM_QUEUES``): the replies to its publish
+    requests, and every status event it may follow, bound on the sources' exchanges
+    (docs/upstream.md).  Declared here, so those events are never returned unroutable
+    to an outbox."""
+    return [
+        Queue(name, bindings=[binding(get_event_exchange(event.source, {}), routing_key=event.name)
+                              for event in events],
+              durable=True, auto_delete=False, exclusive=False)
+        for name, events in contract.UPSTREAM_QUEUES.items()
+    ]
 
 
 def declare(amqp_uri: str, services=SERVICES) -> list[str]:
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         declared = []
-        for queue in [*handler_queues(services), upstream_queue()]:
+        for queue in [*handler_queues(services), *upstream_queues()]:
             queue(channel).declare()  # declares the exchange, the queue and the binding
             declared.append(queue.name)
         return declared

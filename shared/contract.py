@@ -204,10 +204,11 @@ EVENTS = (FILE_PUBLISHED, FILE_DELETED, RETENTION_DUE, FILES_EXPIRING, SMS_CODE_
 UPSTREAM_SOURCE = "upstream"
 """The upstream publishes on the ``upstream.events`` exchange (topic, durable)."""
 
-UPSTREAM_QUEUE = "energiepost.upstream"
-"""The one durable queue the upstream consumes: replies to its requests and the status
-events of its files.  Declared (with its bindings) by ``ops.declare_queues``, so no
-event meant for the upstream is ever returned to an outbox for lack of a queue."""
+REPLIES_QUEUE = "energiepost.upstream.replies"
+STATUS_QUEUE = "energiepost.upstream.status"
+"""The durable queues the upstream consumes: the replies to its publish requests, and
+the status events of files.  Declared (with their bindings) by ``ops.declare_queues``,
+so no event meant for the upstream is ever returned to an outbox for lack of a queue."""
 
 DELETE_REASONS = ("retention", "manager", "operator")
 
@@ -281,12 +282,14 @@ FILE_EMAILED = Event(
 )
 """The mail server accepted the e-mail announcing the file."""
 
-UPSTREAM_EVENTS = (FILE_PUBLISHED, FILE_EMAILED, FILE_DOWNLOADED, FILE_REMINDED, FILE_DELETED,
-                   PUBLISH_ACCEPTED, PUBLISH_REJECTED)
-"""What reaches ``UPSTREAM_QUEUE``."""
+STATUS_EVENTS = (FILE_PUBLISHED, FILE_EMAILED, FILE_DOWNLOADED, FILE_REMINDED, FILE_DELETED)
+REPLY_EVENTS = (PUBLISH_ACCEPTED, PUBLISH_REJECTED)
+UPSTREAM_QUEUES = {REPLIES_QUEUE: REPLY_EVENTS, STATUS_QUEUE: STATUS_EVENTS}
+UPSTREAM_EVENTS = REPLY_EVENTS + STATUS_EVENTS
 
 EVENTS = EVENTS + (PUBLISH_REQUESTED, PUBLISH_ACCEPTED, PUBLISH_REJECTED, FILE_DOWNLOADED, FILE_REMINDED,
                    FILE_EMAILED)
+EVENTS_BY_NAME = {event.name: event for event in EVENTS}
 
 
 # --- JSON Schema (docs/schemas/, for the upstream; ``python -m shared.contract``) ---------

@@ -60,3 +60,13 @@ def contents(store) -> dict[str, bytes]:
         found[f"upload of {upload['Key']}"] = b""
     return found
 
+
+
+def put_incoming(store, object_key: str, content: bytes) -> None:
+    """Write an object where the upstream system would (under ``INCOMING_PREFIX``)."""
+    if isinstance(store, FileBlobStore):
+        path = store.incoming / object_key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    else:
+        store.client.put_object(Bucket=store.bucket, Key=f"{store.incoming_prefix}{object_key}", Body=content)
