@@ -194,7 +194,7 @@ def test_deleted_by_the_run_after_its_last_day_never_on_it(files, session, blobs
     run(files, clock, date(2026, 12, 12))
     session.expire_all()
     deleted = session.get(File, file["id"])
-    assert deleted.deleted_reason == "expired"
+    assert deleted.deleted_reason == "retention"
     assert deleted.expires_at <= deleted.deleted_at  # unreachable already when the run removed it
     assert [e["file_id"] for e in events(session, "file_deleted")] == [file["id"]]
 
@@ -206,10 +206,10 @@ def test_deletion_removes_the_blob_and_keeps_a_tombstone(files, session, blobs, 
     session.expire_all()
     tombstone = session.get(File, file["id"])
     assert (tombstone.name, tombstone.size, tombstone.sha256) == ("a.csv", file["size"], file["sha256"])
-    assert tombstone.published_at == PUBLISHED and tombstone.deleted_reason == "expired"
+    assert tombstone.published_at == PUBLISHED and tombstone.deleted_reason == "retention"
     assert tombstone.blob_key is None and not blobs.exists(key)
     listed = files.list_files("zonnedelen-gent")
-    assert listed[0]["deleted_at"] and listed[0]["deleted_reason"] == "expired"
+    assert listed[0]["deleted_at"] and listed[0]["deleted_reason"] == "retention"
 
 
 def test_a_failing_blob_store_is_retried_next_run_and_nothing_half_deleted_shows(files, session, blobs, clock):
