@@ -37,11 +37,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Annotated, BinaryIO, Iterator
 from urllib.parse import unquote, urlsplit
 
 from nameko.extensions import DependencyProvider
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from shared.contract import is_object_key
 from shared.settings import CommonSettings, ConfigurationError, HttpUrl, UsesSettings, raw_data_dir, secret
@@ -267,6 +267,12 @@ class FileBlobStore(BlobStore):
         return aborted
 
 
+def _incoming_prefix(value: str) -> str:
+    if not is_object_key(value.strip("/")) or value.strip("/") in ("tmp", "staged", "objects"):
+        raise ValueError("must be a relative path such as incoming, apart from the store's own tmp, staged, objects")
+    return value.strip("/")
+
+
 class BlobStoreSettings(CommonSettings):
     """Where blobs live (by default under DATA_DIR)."""
 
@@ -275,7 +281,7 @@ class BlobStoreSettings(CommonSettings):
     s3_region: str = Field("us-east-1", alias="S3_REGION")
     s3_access_key_id: str | None = Field(None, alias="S3_ACCESS_KEY_ID")
     s3_secret_access_key: str | None = secret("S3_SECRET_ACCESS_KEY")
-    incoming_prefix: str = Field("incoming", alias="INCOMING_PREFIX", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    incoming_prefix: Annotated[str, AfterValidator(_incoming_prefix)] = Field("incoming", alias="INCOMING_PREFIX")
 
     @model_validator(mode="before")
     @classmethod

@@ -70,13 +70,13 @@ _KINDS = {
     "trigger": lambda v: v in ("schedule", "manual"),
     "expiring_files": _is_expiring_list,
     "request_id": lambda v: isinstance(v, str) and bool(_REQUEST_ID.match(v)),
-    "object_key": lambda v: isinstance(v, str) and len(v) <= OBJECT_KEY_MAX and bool(_OBJECT_KEY.match(v))
-    and not {".", ".."} & set(v.split("/")),
+    "object_key": lambda v: isinstance(v, str) and len(v) <= OBJECT_KEY_MAX and bool(_OBJECT_KEY.match(v)),
     "reject_reason": lambda v: v in REJECT_REASONS,
     "delete_reason": lambda v: v in DELETE_REASONS,
 }
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
-OBJECT_KEY_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+OBJECT_KEY_PATTERN = r"^(?!\.{1,2}(/|$))(?!.*/\.{1,2}(/|$))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+"""Relative, plain segments, none of them ``.`` or ``..``."""
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 
@@ -308,7 +308,7 @@ def _kind_schema(kind: str) -> dict:
         "trigger": {"enum": ["schedule", "manual"]},
         "request_id": {"type": "string", "pattern": REQUEST_ID_PATTERN},
         "object_key": {"type": "string", "pattern": OBJECT_KEY_PATTERN, "maxLength": OBJECT_KEY_MAX,
-                       "description": "relative to INCOMING_PREFIX; no '.' or '..' segments"},
+                       "description": "relative to INCOMING_PREFIX"},
         "reject_reason": {"enum": list(REJECT_REASONS)},
         "delete_reason": {"enum": list(DELETE_REASONS)},
     }[kind]
