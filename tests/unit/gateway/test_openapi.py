@@ -39,9 +39,22 @@ def test_the_document_states_the_upload_limit_of_the_settings():
 
 @pytest.mark.parametrize("community_id", ["zonnedelen-gent", "a", "a" * 64, "a" * 65, "-gent", "gent-", "Gent", "g_nt"])
 def test_the_community_id_pattern_accepts_what_auth_accepts(community_id):
-    (parameter,) = served()["paths"][INGEST]["post"]["parameters"]
+    (parameter,) = [p for p in served()["paths"][INGEST]["post"]["parameters"] if p["name"] == "community_id"]
     try:
         accepted = contacts.community_id(community_id) == community_id
     except InvalidInput:
         accepted = False
     assert bool(re.search(parameter["schema"]["pattern"], community_id)) == accepted
+
+
+@pytest.mark.parametrize("key", ["batch-7", "settlement:2026-10.v2", "x" * 100, "x" * 101, "with space", "", "é"])
+def test_the_idempotency_key_pattern_accepts_what_the_gateway_accepts(key):
+    from services.gateway import ingest
+
+    (parameter,) = [p for p in served()["paths"][INGEST]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    request = Request(EnvironBuilder("/", headers={"Idempotency-Key": key}).get_environ())
+    try:
+        accepted = ingest.idempotency_key(request) == key
+    except InvalidInput:
+        accepted = False
+    assert bool(re.search(parameter["schema"]["pattern"], key)) == accepted
