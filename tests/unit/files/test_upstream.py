@@ -150,3 +150,28 @@ def test_an_idempotency_key_publishes_once_over_the_http_path(files, session, bl
                                 size=len(CONTENT), sha256=again.sha256, request_id="batch-7")
     assert second["id"] == first["id"] and session.query(File).count() == 1
     assert len(contents(blobs)) == 1  # the repeated upload's staged blob is gone
+
+
+def test_a_concurrent_publish_with_the_same_request_id_is_undone_and_answers_the_first_file(
+        files, session, blobs, open_session):
+    """Two replicas both found no earlier request; the one that commits second is undone."""
+    from services.files import publishing
+
+    def staged_publish(db):
+        blob = blobs.put([CONTENT])
+        file = publishing.publish_file(db, blobs, check_community=lambda _: None, community_id="zonnedelen-gent",
+                                       blob_key=blob.key, name="a.csv", size=blob.size, sha256=blob.sha256,
+                                       kind="periodic", shared_by=None, default_shared_by="Fluvius",
+                                       retention_days=30, now=NOW, request_id="batch-9")
+        publishing.discard_staged(blobs, blob.key)
+        return file
+
+    first = staged_publish(session)
+    assert publishing.commit_publish(session, blobs, first, "batch-9") == (first, False)
+    other = open_session("files")
+    assert publishing.find_request(other, "batch-9", community_id="zonnedelen-gent", sha256=first.sha256)
+    late = staged_publish(other)  # as if it had looked before the first committed
+    file, duplicate = publishing.commit_publish(other, blobs, late, "batch-9")
+    assert (file.id, duplicate) == (first.id, True)
+    assert other.query(File).count() == 1
+    assert not blobs.exists(late.blob_key) and blobs.exists(first.blob_key)
