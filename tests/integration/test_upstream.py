@@ -168,3 +168,19 @@ def test_no_outbox_row_stays_unsent_after_publish_download_delete_retention(decl
     for moment in ("published_at", "emailed_at", "first_downloaded_at", "reminded_at", "deleted_at"):
         assert final[moment], moment
     assert status(deleted)["deleted_reason"] == "manager" and status(deleted)["first_downloaded_at"] is None
+
+
+def test_an_idempotency_key_publishes_once_over_http(declared, runner_factory, mail_sink):
+    from services.gateway.service import GatewayService
+
+    runner_factory(declared, AuthService, FilesService, NotifyService, GatewayService).start()
+    add_community(declared)
+    first = ingest(declared, idempotency_key="settlement-44")
+    again = ingest(declared, idempotency_key="settlement-44")  # the client timed out and sent it again
+    assert (first.status_code, again.status_code) == (201, 201) and first.json() == again.json()
+    assert len(rpc(declared, "files", "list_files", community_id="zonnedelen-gent")) == 1
+    mail_sink.wait_for(1)
+    time.sleep(1)
+    assert len(mail_sink.messages()) == 1
+    bad = ingest(declared, idempotency_key="with space")
+    assert bad.status_code == 400 and bad.json()["field"] == "Idempotency-Key"
