@@ -111,6 +111,23 @@ def publish_file(
     return file
 
 
+def publish_once(session: Session, blobs, *, blob_key: str, request_id: str | None, community_id: str, sha256,
+                 **publish) -> tuple[File, bool]:
+    """``publish_file`` and its commit, once per ``request_id``: returns ``(file, duplicate)``;
+    a request id that published before answers with that file, and the staged blob goes."""
+    try:
+        if request_id is not None:
+            check_request_id(request_id)
+            earlier = find_request(session, request_id, community_id=community_id, sha256=sha256)
+            if earlier is not None:
+                return earlier, True
+        file = publish_file(session, blobs, blob_key=blob_key, community_id=community_id, sha256=sha256,
+                            request_id=request_id, **publish)
+        return commit_publish(session, blobs, file, request_id)
+    finally:
+        discard_staged(blobs, blob_key)  # adopted, undone or refused: the staged copy has served
+
+
 def check_request_id(value, field: str = "request_id") -> str:
     if not contract.is_request_id(value):
         raise InvalidInput(f"{field} must be 1 to 100 letters, digits or . _ : -", field=field)

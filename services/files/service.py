@@ -59,34 +59,17 @@ class FilesService:
                                 sha256=sha256, kind=kind, shared_by=shared_by, request_id=request_id)
         return publishing.file_view(file)
 
-    def _publish(self, *, blob_key, request_id, **request):
+    def _publish(self, **request):
         """``(file, duplicate)``: the publish the HTTP path and the upstream event share."""
-        if request_id is not None:
-            publishing.check_request_id(request_id)
-            try:
-                earlier = publishing.find_request(self.db, request_id, community_id=request["community_id"],
-                                                  sha256=request["sha256"])
-            except Exception:
-                publishing.discard_staged(self.blobs, blob_key)
-                raise
-            if earlier is not None:
-                publishing.discard_staged(self.blobs, blob_key)
-                return earlier, True
-        file = publishing.publish_file(
+        file, duplicate = publishing.publish_once(
             self.db,
             self.blobs,
             check_community=lambda community_id: self.auth.get_community(community_id),
-            blob_key=blob_key,
             default_shared_by=self.settings.operator_name,
             retention_days=self.settings.retention_days,
             now=self.clock.now(),
-            request_id=request_id,
             **request,
         )
-        try:
-            file, duplicate = publishing.commit_publish(self.db, self.blobs, file, request_id)
-        finally:
-            publishing.discard_staged(self.blobs, blob_key)  # adopted (or undone): the staged copy has served
         outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
         return file, duplicate
 
