@@ -125,7 +125,7 @@ def handle_publish_requested(session: Session, blobs, payload, *, publish, now: 
                 size=request["size"], sha256=request["sha256"], kind=request["kind"],
                 shared_by=request.get("shared_by"), request_id=request_id,
             ))
-            _remove_incoming(blobs, request["object_key"])
+        _remove_incoming(blobs, request["object_key"])  # also a retry's upload of a file published before
     except Exception as exc:
         session.rollback()
         rejected = _reason(exc)
