@@ -58,7 +58,7 @@ def build(path: Path, total: int, settings) -> None:
         rows.append((str(uuid.UUID(int=n + 1)), f"ec-{n % 500}", f"file-{n}.csv", 1000, "0" * 64, "periodic",
                      "Fluvius", None, _fmt(published), _fmt(expires), None,
                      _fmt(reminded) if reminded else None, _fmt(deleted) if deleted else None,
-                     "expired" if deleted else None, "retention" if deleted else None))
+                     "retention" if deleted else None, "retention" if deleted else None))
     with sqlite3.connect(path) as connection:
         connection.executemany(
             "INSERT INTO files (id, community_id, name, size, sha256, kind, shared_by, blob_key, published_at, "
