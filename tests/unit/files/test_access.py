@@ -16,7 +16,7 @@ from services.files.models import Download, File, OutboxMessage
 from services.files.service import FilesService
 from shared.blobs import FileBlobStore
 from shared.clock import FixedClock
-from shared.contract import FILE_DELETED
+from shared.contract import FILE_DELETED, FILE_DOWNLOADED
 from shared.errors import Gone, InvalidInput, NotFound
 from tests.support.workers import Worker
 
@@ -226,6 +226,9 @@ def test_a_second_download_is_recorded_but_keeps_the_first_date(files, session, 
     files.grant_download(SESSION, [catalogue["a.csv"]])
     assert [r.at for r in downloads(session)] == [first, clock.now()]
     assert file_row(session, catalogue["a.csv"]).first_downloaded_at == first
+    announced = [FILE_DOWNLOADED.parse(row.payload) for row in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.event_type == FILE_DOWNLOADED.name))]
+    assert [(e["file_id"], e["downloaded_at"]) for e in announced] == [(catalogue["a.csv"], first.isoformat())]
 
 
 @pytest.mark.parametrize("foreign", ["theirs.csv", "unknown"])

@@ -167,6 +167,8 @@ def test_reminder_window_edges(files, session, blobs, clock):
     assert last_day_nl(reminder["files"][0]["expires_at"]) == "30-10-2026"
     run(files, clock, date(2026, 10, 25))
     assert len(events(session, "files_expiring")) == 1  # reminded once
+    (for_upstream,) = events(session, "file_reminded")
+    assert (for_upstream["file_id"], for_upstream["expires_at"]) == (file["id"], reminder["files"][0]["expires_at"])
 
 
 def test_reminded_seven_days_before_expiry_across_a_dst_change(files, session, blobs, clock):
