@@ -42,8 +42,10 @@ class OutboxMixin:
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-def enqueue(session: Session, model, event: Event, payload: dict, now: datetime) -> None:
-    """Add a validated event to the session's transaction (the caller commits)."""
+def enqueue(session: Session, model, event: Event, payload: dict, now: datetime,
+            not_before: datetime | None = None) -> None:
+    """Add a validated event to the session's transaction (the caller commits); with
+    ``not_before`` the relay publishes it from that moment on, not at once."""
     event.parse(payload)
     session.add(
         model(
@@ -51,7 +53,7 @@ def enqueue(session: Session, model, event: Event, payload: dict, now: datetime)
             event_type=event.name,
             payload=payload,
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=not_before or now,
             attempts=0,
         )
     )

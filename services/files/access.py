@@ -7,6 +7,7 @@ expires, whether or not the nightly retention run has removed it yet.
 """
 from __future__ import annotations
 
+import logging
 import mimetypes
 import uuid
 from datetime import datetime
@@ -14,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.files.models import Download, File, OutboxMessage
-from shared import contract, outbox
+from services.files import deletion
+from services.files.models import Download, File
 from shared.errors import Gone, InvalidInput, NotFound
 
+log = logging.getLogger(__name__)
 SORTS = {"name": File.name, "size": File.size, "date": File.published_at}
 MAX_SELECTION = 500
 PAGE_SIZE = 100  # rows per page of the list: the page costs the same with 10 or 10,000 files
@@ -97,10 +99,16 @@ def link_status(db: Session, community_ids: list[str], file_id, *, now: datetime
     return file
 
 
-def grant_download(db: Session, community_ids, file_ids, *, manager_id: str, login: str, now: datetime) -> list[dict]:
-    """Record the download (clearing *Nieuw*) and say where the bytes are."""
+def grant_download(db: Session, blobs, community_ids, file_ids, *, manager_id: str, login: str,
+                   now: datetime) -> list[dict]:
+    """Say where the bytes are, once they are there, and only then record the download
+    (clearing *Nieuw*): a blob the store lost is Gone, and no download is recorded."""
     files = _owned(db, community_ids, _ids(file_ids))
     if any(is_gone(f, now) or f.blob_key is None for f in files):
+        raise Gone(GONE)
+    missing = [f.id for f in files if not blobs.exists(f.blob_key)]
+    if missing:
+        log.error("the blob store has lost the blob of file(s) %s", ", ".join(missing))
         raise Gone(GONE)
     batch = str(uuid.uuid4())
     for file in files:
@@ -121,7 +129,7 @@ def grant_download(db: Session, community_ids, file_ids, *, manager_id: str, log
 
 def delete_by_manager(db: Session, community_ids, file_ids, *, login: str, now: datetime) -> list[File]:
     """Make the files unreachable for good; returns those newly deleted.  Their
-    ``blob_key`` stays until the blob is really gone (see ``remove_blobs``).  An expired
+    ``blob_key`` stays until the blob is really gone (``deletion.remove_blobs``).  An expired
     file is left to the retention run: for the manager it is gone already."""
     files = _owned(db, community_ids, _ids(file_ids))
     deleted = []
@@ -129,12 +137,7 @@ def delete_by_manager(db: Session, community_ids, file_ids, *, login: str, now: 
         if is_gone(file, now):
             continue
         deleted.append(file)
-        file.deleted_at = now
-        file.deleted_reason = "manager"
-        file.deleted_by = login
-        payload = contract.FILE_DELETED.build(occurred_at=now, file_id=file.id, community_id=file.community_id,
-                                              reason="manager", deleted_at=now.isoformat())
-        outbox.enqueue(db, OutboxMessage, contract.FILE_DELETED, payload, now)
+        deletion.tombstone(db, file, reason=deletion.MANAGER, by=login, now=now)
     return deleted
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.files import deletion
 from services.files.models import File, OutboxMessage, RetentionLease, RetentionRun
 from shared import contract, outbox
 from shared.errors import InvalidInput
@@ -136,6 +137,32 @@ def acquire_lease(db: Session, holder: str, now: datetime) -> bool:
     return bool(taken)
 
 
+def run_when_free(db: Session, blobs, event: dict, *, holder: str, settings, now: datetime) -> RunReport | None:
+    """Handle a ``retention_due`` event: run it under the lease, or — while another run
+    holds the lease — fire the same date again, due ``RETENTION_REFIRE_SECONDS`` later,
+    so a date is never skipped and no handler waits.  Returns the report, or None when
+    re-fired."""
+    run_date = parse_run_date(event["run_date"])
+    if not acquire_lease(db, holder, now):
+        refire(db, run_date, trigger=event["trigger"], now=now,
+               after=timedelta(seconds=settings.retention_refire_seconds))
+        db.commit()
+        log.info("retention run %s: another run holds the lease; fired again for %s s later",
+                 run_date, settings.retention_refire_seconds)
+        return None
+    try:
+        return run(db, blobs, run_date=run_date, settings=settings, now=now)
+    finally:
+        release_lease(db, holder)
+
+
+def refire(db: Session, run_date: date, *, trigger: str, now: datetime, after: timedelta) -> None:
+    """The date's ``retention_due`` again, published ``after`` from now (the caller commits).
+    No new ``RetentionRun``: the date's row is completed by whichever run gets to it."""
+    payload = contract.RETENTION_DUE.build(occurred_at=now, run_date=run_date.isoformat(), trigger=trigger)
+    outbox.enqueue(db, OutboxMessage, contract.RETENTION_DUE, payload, now, not_before=now + after)
+
+
 def release_lease(db: Session, holder: str) -> None:
     db.rollback()
     db.execute(update(RetentionLease).where(RetentionLease.id == 1, RetentionLease.holder == holder)
@@ -161,7 +188,7 @@ def run(db: Session, blobs, *, run_date: date, settings, now: datetime) -> RunRe
     report.reminded = _remind(db, as_of=as_of, window=timedelta(days=settings.reminder_days),
                               run_date=run_date, now=now)
     report.deleted = _expire(db, as_of=as_of, now=now)
-    report.blobs_removed, report.blobs_failed = remove_pending_blobs(db, blobs)
+    report.blobs_removed, report.blobs_failed = deletion.remove_pending_blobs(db, blobs)
     # by the real clock, not as of run_date: a run for a later date must not sweep today's uploads
     report.staged_swept = sweep_staged(db, blobs, before=now - timedelta(hours=settings.staged_grace_hours))
     _complete(db, run_date, report, now)
@@ -207,38 +234,9 @@ def _expire(db: Session, *, as_of: datetime, now: datetime) -> int:
         if not batch:
             return deleted
         for file in batch:
-            file.deleted_at = now
-            file.deleted_reason = "retention"
-            file.deleted_by = "retention"
-            payload = contract.FILE_DELETED.build(occurred_at=now, file_id=file.id, community_id=file.community_id,
-                                                  reason="retention", deleted_at=now.isoformat())
-            outbox.enqueue(db, OutboxMessage, contract.FILE_DELETED, payload, now)
+            deletion.tombstone(db, file, reason=deletion.RETENTION, by="retention", now=now)
         db.commit()  # unreachable from here on; the blobs go next
         deleted += len(batch)
-
-
-def remove_pending_blobs(db: Session, blobs) -> tuple[int, int]:
-    """Remove the blobs of tombstones that still hold one (this run's and earlier failures)."""
-    removed = failed = 0
-    last_id = ""
-    while True:
-        batch = list(db.scalars(
-            select(File).where(File.deleted_at.is_not(None), File.blob_key.is_not(None), File.id > last_id)
-            .order_by(File.id).limit(BATCH)
-        ))
-        if not batch:
-            return removed, failed
-        for file in batch:
-            try:
-                blobs.delete(file.blob_key)
-            except Exception:
-                failed += 1
-                log.warning("could not remove blob of deleted file %s; the next run retries", file.id, exc_info=True)
-            else:
-                file.blob_key = None
-                removed += 1
-        db.commit()
-        last_id = batch[-1].id
 
 
 def sweep_staged(db: Session, blobs, *, before: datetime) -> int:

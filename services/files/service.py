@@ -2,7 +2,6 @@
 import logging
 import os
 import socket
-import time
 import uuid
 from datetime import datetime
 
@@ -10,7 +9,7 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.files import access, publishing, retention, upstream
+from services.files import access, deletion, publishing, retention, upstream
 from services.files.upstream import upstream_request
 from services.files.models import OutboxMessage
 from services.files.settings import FilesSettings
@@ -24,20 +23,6 @@ from shared.settings import Settings
 
 
 log = logging.getLogger(__name__)
-LEASE_WAIT_SECONDS = 15 * 60
-
-
-def remove_blobs(db, blobs, deleted_files) -> None:
-    """Remove the blobs of files already marked deleted; one that will not go keeps
-    its key on the tombstone, so the retention run tries again."""
-    for file in deleted_files:
-        try:
-            blobs.delete(file.blob_key)
-        except Exception:
-            log.exception("could not remove blob %s of deleted file %s", file.blob_key, file.id)
-        else:
-            file.blob_key = None
-    db.commit()
 
 
 class FilesService:
@@ -132,17 +117,8 @@ class FilesService:
             log.error("dropping malformed %s event: %s", contract.RETENTION_DUE.name, exc)
             return
         holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        deadline = time.monotonic() + LEASE_WAIT_SECONDS
-        while not retention.acquire_lease(self.db, holder, self.clock.now()):  # another run is under way
-            if time.monotonic() > deadline:
-                log.error("retention run %s skipped: another run held the lease for too long", event["run_date"])
-                return
-            time.sleep(1)
-        try:
-            retention.run(self.db, self.blobs, run_date=retention.parse_run_date(event["run_date"]),
-                          settings=self.settings, now=self.clock.now())
-        finally:
-            retention.release_lease(self.db, holder)
+        retention.run_when_free(self.db, self.blobs, event, holder=holder, settings=self.settings,
+                                now=self.clock.now())
         outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
     @timer(interval=1)
@@ -174,8 +150,9 @@ class FilesService:
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
     def grant_download(self, session_token, file_ids):
         session, communities = self._session(session_token)
-        granted = access.grant_download(self.db, communities, file_ids, manager_id=session["manager_id"],
-                                        login=session["login"], now=self.clock.now())
+        granted = access.grant_download(self.db, self.blobs, communities, file_ids,
+                                        manager_id=session["manager_id"], login=session["login"],
+                                        now=self.clock.now())
         self.db.commit()
         return granted
 
@@ -185,6 +162,6 @@ class FilesService:
         deleted = access.delete_by_manager(self.db, communities, file_ids, login=session["login"],
                                            now=self.clock.now())
         self.db.commit()  # unreachable from here on, whatever happens to the blobs
-        remove_blobs(self.db, self.blobs, deleted)
+        deletion.remove_blobs(self.db, self.blobs, deleted)
         outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
         return {"deleted": len(deleted)}

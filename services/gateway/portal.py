@@ -255,7 +255,7 @@ class Portal:
         selection = self._selection()
         if not selection:
             return self.file_list(status=400, error="Selecteer eerst een of meer bestanden.")
-        try:  # files resolves the session itself: no separate check needed here
+        try:  # files resolves the session and finds the blobs before it records the download
             granted = self.files.grant_download(self.cookie(pages.SESSION) or "", selection)
         except AuthenticationFailed:
             return self.to_login()
@@ -263,8 +263,6 @@ class Portal:
             return self.render("gone.html", status=410, session=self.session())
         except NotFound:
             return self.file_list(status=404, error="Een van de gekozen bestanden bestaat niet (meer).")
-        if any(not self.blobs.exists(f["blob_key"]) for f in granted):
-            return self.render("gone.html", status=410, session=self.session())
         if len(granted) == 1:
             response = downloads.single(self.blobs, granted[0])
         else:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from services.files.models import File
+from shared.blobs import BlobStoreSettings, open_blob_store
 from shared.errors import NotFound
 from shared.formatting import date_nl
 from tests.support.portal import (  # noqa: F401  (portal is a fixture)
@@ -235,6 +236,23 @@ def test_a_manager_cannot_reach_another_communitys_file(portal):
     (a_listed,) = rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
     assert a_listed["first_downloaded_at"] is None  # the mixed request granted nothing
     assert stored_blobs(portal.config) == blobs
+
+
+@pytest.mark.parametrize("blob_store_config", BACKENDS, indirect=True)
+def test_a_file_whose_blob_the_store_lost_is_gone_and_stays_new(portal, open_session):
+    """files finds the blob before it records the download: no receipt, *Nieuw* kept."""
+    user = portal.full_login()
+    kept = portal.publish(filename="blijft.csv", content=b"blijft\n")
+    store = open_blob_store(BlobStoreSettings.load(portal.config))
+    store.delete(open_session("files").get(File, user.file_id).blob_key)  # lost: a restore from backup, a mistake
+
+    for selection in ((user.file_id,), (user.file_id, kept)):
+        response = user.client.download(*selection)
+        assert response.status_code == 410 and "niet meer beschikbaar" in response.text
+    assert {r.id: r.is_new for r in user.client.rows()} == {user.file_id: True, kept: True}
+    listed = rpc(portal.config, "files", "list_files", community_id="zonnedelen-gent")
+    assert [f["first_downloaded_at"] for f in listed] == [None, None]
+    assert user.client.download(kept).content == b"blijft\n"
 
 
 # --- 9. deleting ---------------------------------------------------------------------------------

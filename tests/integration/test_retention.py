@@ -1,12 +1,13 @@
 """Retention on the real broker, with two replicas of every service."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import eventlet
 from nameko.testing.services import entrypoint_hook
 
 from shared.blobs import BlobStoreSettings
 from services.auth.service import AuthService
-from services.files.models import File, RetentionRun
+from services.files import retention
+from services.files.models import File, OutboxMessage, RetentionRun
 from services.files.service import FilesService
 from services.notify.service import NotifyService
 from shared.blobs import open_blob_store
@@ -83,3 +84,38 @@ def test_the_schedule_fires_a_date_once_whichever_replica_ticks(container_factor
     runs = open_session("files").query(RetentionRun).filter_by(trigger="schedule").all()
     assert len(runs) == 1
     assert runs[0].run_date in (date.today(), date.today() - timedelta(days=1))
+
+
+def test_a_run_that_finds_another_under_way_is_fired_again_and_done_once_the_lease_is_free(
+        container_factory, service_config, open_session):
+    """No handler waits for the lease and no date is skipped: the busy run's date is fired
+    again through the outbox (RETENTION_REFIRE_SECONDS later) until the lease is free."""
+    config = {**service_config, "RETENTION_REFIRE_SECONDS": 0.5}
+    start_replicas(container_factory, config, AuthService, FilesService, count=1)
+    add_community(config)
+    file = publish(config)
+    files = open_session("files")
+    assert retention.acquire_lease(files, "another run", datetime.now(timezone.utc))
+
+    rpc(config, "files", "fire_retention", run_date=in_days(31))
+
+    def refired(times):
+        def check():
+            files.rollback()
+            return files.query(OutboxMessage).filter_by(event_type="retention_due").count() >= times
+        return check
+
+    wait_until(refired(3), timeout=15, message="the busy run's date to be fired again, more than once")
+    files.rollback()
+    assert files.get(File, file["id"]).deleted_at is None  # nothing ran under the other run's lease
+
+    retention.release_lease(files, "another run")
+
+    def deleted():
+        files.rollback()
+        row = files.get(File, file["id"])
+        return row.deleted_at is not None and row.blob_key is None and row
+
+    assert wait_until(deleted, timeout=15, message="the file to be deleted").deleted_reason == "expired"
+    (run,) = files.query(RetentionRun).all()
+    assert run.run_date.isoformat() == in_days(31) and run.completed_at is not None and run.deleted == 1
