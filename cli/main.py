@@ -8,6 +8,7 @@ ENERGIEPOST_API_URL and ENERGIEPOST_INGEST_KEY.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
 from datetime import date
@@ -106,6 +107,24 @@ def files_list(args) -> None:
     output.files_table(rpc("files", "list_files", community_id=args.community_id))
 
 
+def files_retract(args) -> None:
+    file = rpc("files", "retract_file", file_id=args.file_id, reason=args.reason, actor=operator_name())
+    output.retracted(file)
+
+
+def files_extend(args) -> None:
+    file = rpc("files", "extend_file", file_id=args.file_id, until=args.until, actor=operator_name())
+    output.extended(file)
+
+
+def operator_name() -> str:
+    """Who is at the keyboard, for the audit trail."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
 def retention_run(args) -> None:
     fired = rpc("files", "fire_retention", run_date=args.today)
     print(f"retention run fired for {fired['run_date']}")
@@ -141,11 +160,24 @@ def parser() -> argparse.ArgumentParser:
     pub.add_argument("--shared-by", dest="shared_by")
     pub.set_defaults(handler=publish)
 
-    files = groups.add_parser("files", help="list a community's files").add_subparsers(
+    files = groups.add_parser("files", help="list, retract or extend files").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     listing = files.add_parser("list", help="a community's files, deleted ones included")
     listing.add_argument("community_id")
     listing.set_defaults(handler=files_list)
+    retract = files.add_parser(
+        "retract", help="take back a mis-sent file: deleted for good, the manager gets an e-mail",
+        epilog="example: energiepost files retract 3f2c…-… --reason 'sent to the wrong community'")
+    retract.add_argument("file_id", help="the file's id (energiepost files list shows it)")
+    retract.add_argument("--reason", required=True, help="why (kept in the audit trail, not sent to the manager)")
+    retract.set_defaults(handler=files_retract)
+    extend = files.add_parser(
+        "extend", help="keep a file available longer (at most MAX_EXTEND_DAYS past its normal last day)",
+        epilog="example: energiepost files extend 3f2c…-… --until 2026-12-31")
+    extend.add_argument("file_id", help="the file's id (energiepost files list shows it)")
+    extend.add_argument("--until", required=True, metavar="YYYY-MM-DD", type=_iso_date,
+                        help="the new last day it is available (tot en met)")
+    extend.set_defaults(handler=files_extend)
 
     retention = groups.add_parser("retention", help="the daily retention run").add_subparsers(
         dest="action", required=True, metavar="ACTION")

@@ -56,6 +56,14 @@ def published(file: dict, kind: str) -> None:
     print(f"available through {last_day_nl(file['expires_at'])}")
 
 
+def retracted(file: dict) -> None:
+    print(f"file {file['id']} ({file['name']}) retracted; the manager of {file['community_id']} gets an e-mail")
+
+
+def extended(file: dict) -> None:
+    print(f"file {file['id']} ({file['name']}) is available through {last_day_nl(file['expires_at'])}")
+
+
 def api_error(response) -> str:
     try:
         body = response.json()

@@ -160,6 +160,21 @@ FILE_DELETED = Event(
     },
 )
 
+FILE_RETRACTED = Event(
+    source="files",
+    name="file_retracted",
+    version=1,
+    fields={
+        "file_id": "uuid",
+        "community_id": "str",
+        "name": "str",
+        "published_at": "timestamp",
+        "retracted_at": "timestamp",
+    },
+)
+"""The operator took a file back (``energiepost files retract``): one short e-mail to the
+community's manager.  (``file_deleted`` with reason ``retracted`` goes out as well.)"""
+
 RETENTION_DUE = Event(
     source="files",
     name="retention_due",
@@ -196,7 +211,7 @@ PASSWORD_RESET_REQUESTED = Event(
 """A manager asked for a reset link; notify asks auth for the link's token
 (``issue_reset_token``) when it sends."""
 
-EVENTS = (FILE_PUBLISHED, FILE_DELETED, RETENTION_DUE, FILES_EXPIRING, SMS_CODE_REQUESTED, PASSWORD_RESET_REQUESTED)
+EVENTS = (FILE_PUBLISHED, FILE_DELETED, FILE_RETRACTED, RETENTION_DUE, FILES_EXPIRING, SMS_CODE_REQUESTED, PASSWORD_RESET_REQUESTED)
 
 
 # --- the upstream (settlement) system: publish by event, and what it may follow ----------

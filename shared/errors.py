@@ -47,8 +47,16 @@ class AlreadyExists(DomainError):
 
 @deserialize_to_instance
 class Gone(DomainError):
+    """No longer available; ``reason`` says why when it is known (``expired``, ``manager``,
+    ``retracted``: services.files.deletion), so the portal can say it."""
+
     status = 410
     code = "gone"
+
+    def __init__(self, message: str, field: str | None = None, reason: str | None = None):
+        super().__init__(message, field)
+        self.args = (message, field, reason)  # travels over RPC whole
+        self.reason = reason
 
 
 @deserialize_to_instance

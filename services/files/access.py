@@ -46,6 +46,11 @@ def is_gone(file: File, now: datetime) -> bool:
     return file.is_deleted or file.expires_at <= now
 
 
+def gone(file: File) -> Gone:
+    """Gone, saying why: the reason it was deleted, or expired (deleted or not yet)."""
+    return Gone(GONE, reason=file.deleted_reason or deletion.RETENTION)
+
+
 def _visible(community_ids: list[str], now: datetime):
     return (File.community_id.in_(community_ids), File.deleted_at.is_(None), File.expires_at > now)
 
@@ -95,7 +100,7 @@ def link_status(db: Session, community_ids: list[str], file_id, *, now: datetime
     """The file an e-mail link points to; Gone once deleted or expired."""
     (file,) = _owned(db, community_ids, _ids([file_id]))
     if is_gone(file, now):
-        raise Gone(GONE)
+        raise gone(file)
     return file
 
 
@@ -104,9 +109,10 @@ def grant_download(db: Session, blobs, community_ids, file_ids, *, manager_id: s
     """Say where the bytes are, once they are there, and only then record the download
     (clearing *Nieuw*): a blob the store lost is Gone, and no download is recorded."""
     files = _owned(db, community_ids, _ids(file_ids))
-    if any(is_gone(f, now) or f.blob_key is None for f in files):
-        raise Gone(GONE)
-    missing = [f.id for f in files if not blobs.exists(f.blob_key)]
+    for file in files:
+        if is_gone(file, now):
+            raise gone(file)
+    missing = [f.id for f in files if f.blob_key is None or not blobs.exists(f.blob_key)]
     if missing:
         log.error("the blob store has lost the blob of file(s) %s", ", ".join(missing))
         raise Gone(GONE)

@@ -28,8 +28,8 @@ BATCH = 500
 
 # Why a file was deleted (``File.deleted_reason`` and the ``file_deleted`` event's ``reason``).
 MANAGER = "manager"      # the manager's VERWIJDEREN in the portal
-RETENTION = "expired"    # the retention period ended
-OPERATOR = "retracted"   # the operator took it back (``energiepost files retract``)
+RETENTION = "retention"  # the retention period ended
+OPERATOR = "operator"    # the operator took it back (``energiepost files retract``)
 REASONS = (MANAGER, RETENTION, OPERATOR)
 
 

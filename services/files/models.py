@@ -112,3 +112,20 @@ class PublishRequest(Base):
     community_id: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditEvent(Base):
+    """The operator's steps on files: who (the operator's name), what, when, on which file.
+    Downloads have their own table; deletions stay on the file's tombstone."""
+
+    __tablename__ = "file_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(32))
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    community_id: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    __table_args__ = (Index("ix_file_audit_community_at", "community_id", "at"),)

@@ -9,7 +9,7 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.files import access, deletion, publishing, retention, upstream
+from services.files import access, deletion, interventions, publishing, retention, upstream
 from services.files.upstream import upstream_request
 from services.files.models import OutboxMessage
 from services.files.settings import FilesSettings
@@ -88,6 +88,26 @@ class FilesService:
         """Every file of a community, deleted ones included (for the operator)."""
         self.auth.get_community(community_id)
         return [publishing.file_view(f) for f in publishing.list_community_files(self.db, community_id)]
+
+    # --- the operator's steps on one file (audited) ------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def retract_file(self, file_id, reason, actor):
+        """``energiepost files retract``: deleted for good, the manager told."""
+        file = interventions.retract(self.db, file_id, reason=reason, actor=actor, now=self.clock.now())
+        self.db.commit()  # unreachable from here on, whatever happens to the blob
+        deletion.remove_blobs(self.db, self.blobs, [file])
+        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
+        return publishing.file_view(file)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def extend_file(self, file_id, until, actor):
+        """``energiepost files extend``: a later last day, within MAX_EXTEND_DAYS."""
+        file = interventions.extend(self.db, file_id, until=until, actor=actor, now=self.clock.now(),
+                                    retention_days=self.settings.retention_days,
+                                    max_extend_days=self.settings.max_extend_days)
+        self.db.commit()
+        return publishing.file_view(file)
 
     # --- retention ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ class FilesSettings(ServiceSettings, BlobStoreSettings):
     reminder_days: int = Field(7, alias="REMINDER_DAYS", ge=1)
     retention_at: ClockTime = Field("02:00", alias="RETENTION_AT")
     retention_zone: Zone = Field("Europe/Brussels", alias="RETENTION_ZONE")
+    max_extend_days: int = Field(30, alias="MAX_EXTEND_DAYS", ge=0)
     retention_refire_seconds: float = Field(60, alias="RETENTION_REFIRE_SECONDS", gt=0)
     staged_grace_hours: int = Field(24, alias="STAGED_GRACE_HOURS", ge=1)
 

@@ -230,8 +230,8 @@ class Portal:
             listing = self.files.list_my_files(self.cookie(pages.SESSION) or "", sort, descending, page, selected)
         except AuthenticationFailed:
             return self.to_login(self.request.full_path.rstrip("?") if selected is None else f"/files/{selected}")
-        except Gone:
-            return self.render("gone.html", status=410, session=self.session())
+        except Gone as exc:
+            return self.render("gone.html", status=410, session=self.session(), reason=exc.reason)
         except NotFound:
             return self.render("message.html", status=404, session=self.session(), title="Bestand niet gevonden",
                                message="Dit bestand bestaat niet of is niet voor u bestemd.")
@@ -259,8 +259,8 @@ class Portal:
             granted = self.files.grant_download(self.cookie(pages.SESSION) or "", selection)
         except AuthenticationFailed:
             return self.to_login()
-        except Gone:
-            return self.render("gone.html", status=410, session=self.session())
+        except Gone as exc:
+            return self.render("gone.html", status=410, session=self.session(), reason=exc.reason)
         except NotFound:
             return self.file_list(status=404, error="Een van de gekozen bestanden bestaat niet (meer).")
         if len(granted) == 1:

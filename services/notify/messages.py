@@ -62,6 +62,17 @@ def render_reminder(event: dict, recipient: dict, settings) -> Rendered:
     )
 
 
+def render_retraction(event: dict, recipient: dict, settings) -> Rendered:
+    return render(
+        "file_retracted",
+        file=event,
+        link=f"{settings.public_base_url}/files",
+        community_name=recipient["community_name"],
+        operator=settings.operator_name,
+        helpline=settings.helpline,
+    )
+
+
 def render_password_reset(issued: dict, settings) -> Rendered:
     return render(
         "password_reset",

@@ -47,6 +47,10 @@ def render_reminder(delivery: Delivery, recipient: dict, credentials: dict | Non
     return messages.render_reminder(delivery.data, recipient, settings)
 
 
+def render_retraction(delivery: Delivery, recipient: dict, credentials: dict | None, settings):
+    return messages.render_retraction(delivery.data, recipient, settings)
+
+
 def prepare_password_reset(delivery: Delivery, *, auth, settings) -> None:
     issued = auth.issue_reset_token(delivery.data["reset_id"], delivery.dedupe_key)
     if issued is None:
@@ -100,6 +104,7 @@ class Kind:
 KINDS = {
     "file_published": Kind(send_email, render=render_file_published, credentials=True),
     "files_expiring": Kind(send_email, render=render_reminder),
+    "file_retracted": Kind(send_email, render=render_retraction),
     "password_reset_requested": Kind(send_email, prepare=prepare_password_reset, at_once=True),
     "sms_code_requested": Kind(send_sms, prepare=prepare_sms_code, retry_base_seconds=2,
                                max_age=timedelta(minutes=5), at_once=True),

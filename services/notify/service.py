@@ -39,6 +39,10 @@ class NotifyService:
     def on_files_expiring(self, payload):
         self._deliver(contract.FILES_EXPIRING, payload)
 
+    @event_handler(contract.FILE_RETRACTED.source, contract.FILE_RETRACTED.name)
+    def on_file_retracted(self, payload):
+        self._deliver(contract.FILE_RETRACTED, payload)
+
     @event_handler(contract.SMS_CODE_REQUESTED.source, contract.SMS_CODE_REQUESTED.name)
     def on_sms_code_requested(self, payload):
         self._deliver(contract.SMS_CODE_REQUESTED, payload)

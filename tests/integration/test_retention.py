@@ -116,6 +116,6 @@ def test_a_run_that_finds_another_under_way_is_fired_again_and_done_once_the_lea
         row = files.get(File, file["id"])
         return row.deleted_at is not None and row.blob_key is None and row
 
-    assert wait_until(deleted, timeout=15, message="the file to be deleted").deleted_reason == "expired"
+    assert wait_until(deleted, timeout=15, message="the file to be deleted").deleted_reason == "retention"
     (run,) = files.query(RetentionRun).all()
     assert run.run_date.isoformat() == in_days(31) and run.completed_at is not None and run.deleted == 1

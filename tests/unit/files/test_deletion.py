@@ -90,7 +90,7 @@ def delete_by_retention(files, session, clock, file_id):
 
 @pytest.mark.parametrize("delete, reason, by", [
     (delete_as_manager, "manager", MANAGER["login"]),
-    (delete_by_retention, "expired", "retention"),
+    (delete_by_retention, "retention", "retention"),
 ])
 def test_every_deletion_leaves_a_tombstone_one_event_and_no_blob(
         files, session, blobs, clock, delete, reason, by):
@@ -171,7 +171,7 @@ def test_a_run_that_finds_the_lease_taken_fires_its_date_again_later_instead_of_
     assert event_type == "retention_due"
     files.on_retention_due(payload)
 
-    assert row(session, file_id).deleted_reason == "expired" and not blobs.exists(key)
+    assert row(session, file_id).deleted_reason == "retention" and not blobs.exists(key)
     assert len(outbox(session, "retention_due")) == 1  # nothing fired again
     session.expire_all()
     assert session.get(retention.RetentionLease, 1).holder is None
@@ -184,6 +184,6 @@ def test_a_lease_left_by_a_crashed_run_is_taken_over_after_its_time(files, sessi
 
     files.on_retention_due(retention_due(date(2026, 11, 1)))
 
-    assert row(session, file_id).deleted_reason == "expired"
+    assert row(session, file_id).deleted_reason == "retention"
     assert outbox(session, "retention_due") == []
     assert session.scalars(select(RetentionRun)).all() == []  # a handled event fires no new run
