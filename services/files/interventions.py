@@ -1,7 +1,7 @@
 """The operator's steps on one file: take it back, or keep it longer.
 
 ``retract``: a mis-sent file is deleted for good through services.files.deletion
-(reason ``retracted``); the manager's link then says the operator withdrew it, and a
+(reason ``operator``); the manager's link then says the operator withdrew it, and a
 ``file_retracted`` event gets the manager a short e-mail.
 
 ``extend``: a new last day ("beschikbaar tot en met"), at most MAX_EXTEND_DAYS after
