@@ -94,5 +94,6 @@ def extend(db: Session, file_id, *, until, actor: str, now: datetime, retention_
     file.expires_at = datetime.combine(new_last_day + timedelta(days=1), time(0), tzinfo=LOCAL_ZONE) \
         .astimezone(timezone.utc)
     file.reminded_at = None  # reminded again before the new last day
-    audit.record(db, audit.EXTENDED, file, actor=actor, now=now, detail=f"available through {current} -> {new_last_day}")
+    audit.record(db, audit.EXTENDED, file, actor=actor, now=now,
+                 detail=f"available through {current} -> {new_last_day}")
     return file

@@ -1,65 +1,22 @@
 """One deletion path (services.files.deletion) for the manager, retention and the operator —
 on both blob-store backends; retention that finds another run under way fires the date
 again instead of waiting; a download is recorded only once its blob is found."""
-import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
 from services.files import deletion, retention
 from services.files.models import Download, File, OutboxMessage, RetentionRun
-from services.files.service import FilesService
-from services.files.settings import FilesSettings
-from shared.blobs import BlobStoreSettings, open_blob_store
-from shared.clock import FixedClock
 from shared.contract import FILE_DELETED, RETENTION_DUE
 from shared.errors import Gone
 from tests.support.blobstores import BACKENDS
-from tests.support.workers import Worker
+from tests.support.files import (  # noqa: F401  (fixtures)
+    COMMUNITY, MANAGER, blobs, clock, files, files_settings, publish, service, session,
+)
 
 pytestmark = pytest.mark.parametrize("blob_store_config", BACKENDS, indirect=True)
 
-PUBLISHED = datetime(2026, 10, 1, 10, 0, tzinfo=timezone.utc)  # available through 30-10, expires 31-10 00:00
-COMMUNITY = "zonnedelen-gent"
-MANAGER = {"manager_id": str(uuid.uuid4()), "login": "beheer@example.be",
-           "communities": [{"id": COMMUNITY, "name": "Zonnedelen Gent"}]}
-SETTINGS = FilesSettings.load({"RETENTION_REFIRE_SECONDS": "60"})
-
-
-@pytest.fixture
-def session(open_session):
-    return open_session("files")
-
-
-@pytest.fixture
-def blobs(blob_store_config):
-    return open_blob_store(BlobStoreSettings.load(blob_store_config))
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(PUBLISHED)
-
-
-@pytest.fixture
-def service(session, blobs, clock):
-    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock, settings=SETTINGS)
-    service.auth.get_community.return_value = {"id": COMMUNITY, "name": "Zonnedelen Gent"}
-    service.auth.resolve_session.return_value = MANAGER
-    return service
-
-
-@pytest.fixture
-def files(service, session):
-    return Worker(service, session)
-
-
-def publish(files, blobs, name="a.csv") -> tuple[str, str]:
-    blob = blobs.put([b"ean;afname\n541448;12,5\n"])
-    file = files.publish_file(COMMUNITY, blob.key, name, blob.size, blob.sha256)
-    return file["id"], blob.key
 
 
 def row(session, file_id) -> File:

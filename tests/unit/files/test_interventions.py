@@ -5,53 +5,29 @@ import uuid
 from datetime import date, datetime, timezone
 
 import pytest
-from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
 from services.files import retention
 from services.files.models import AuditEvent, File, OutboxMessage
-from services.files.service import FilesService
 from services.files.settings import FilesSettings
-from shared.blobs import BlobStoreSettings, open_blob_store
-from shared.clock import FixedClock
 from shared.contract import FILE_DELETED, FILE_RETRACTED, FILES_EXPIRING, RETENTION_DUE
 from shared.errors import Gone, InvalidInput, NotFound
+from tests.support import files as support
 from tests.support.blobstores import BACKENDS
-from tests.support.workers import Worker
+from tests.support.files import (  # noqa: F401  (fixtures)
+    COMMUNITY, PUBLISHED, blobs, clock, files, service, session,
+)
 
-PUBLISHED = datetime(2026, 10, 1, 10, 0, tzinfo=timezone.utc)  # last day 30-10-2026, expires 31-10 00:00 Brussels
-COMMUNITY = "zonnedelen-gent"
-MANAGER = {"manager_id": str(uuid.uuid4()), "login": "beheer@example.be",
-           "communities": [{"id": COMMUNITY, "name": "Zonnedelen Gent"}]}
 SETTINGS = FilesSettings.load({"MAX_EXTEND_DAYS": "20"})  # RETENTION_DAYS 30, REMINDER_DAYS 7
 
 
 @pytest.fixture
-def session(open_session):
-    return open_session("files")
-
-
-@pytest.fixture
-def blobs(blob_store_config):
-    return open_blob_store(BlobStoreSettings.load(blob_store_config))
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(PUBLISHED)
-
-
-@pytest.fixture
-def files(session, blobs, clock):
-    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock, settings=SETTINGS)
-    service.auth.get_community.return_value = {"id": COMMUNITY, "name": "Zonnedelen Gent"}
-    service.auth.resolve_session.return_value = MANAGER
-    return Worker(service, session)
+def files_settings():
+    return SETTINGS
 
 
 def publish(files, blobs, name="verkeerd.csv") -> tuple[str, str]:
-    blob = blobs.put([b"ean;afname\n541448;12,5\n"])
-    return files.publish_file(COMMUNITY, blob.key, name, blob.size, blob.sha256)["id"], blob.key
+    return support.publish(files, blobs, name)
 
 
 def events(session, event) -> list[dict]:

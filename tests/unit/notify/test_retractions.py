@@ -1,31 +1,9 @@
 """The short e-mail a manager gets when the operator takes a file back."""
 import uuid
 
-import pytest
-from nameko.testing.services import worker_factory
-
-from services.notify.dependencies import Turn
-from services.notify.service import NotifyService
-from services.notify.settings import NotifySettings
-from shared.clock import FixedClock
 from shared.contract import FILE_RETRACTED
 from tests.support.sinks import html, links_in, plain_text
-from tests.unit.notify.test_service import NOW, RECIPIENT, AuthAnswers, RecordingMailer
-
-BASE_URL = "https://energiepost.example.be"
-
-
-@pytest.fixture
-def mailer():
-    return RecordingMailer()
-
-
-@pytest.fixture
-def notify(open_session, mailer):
-    service = worker_factory(NotifyService, db=open_session("notify"), mailer=mailer, clock=FixedClock(NOW),
-                             settings=NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL}), turn=Turn())
-    service.auth.prepare_mail_recipients.side_effect = AuthAnswers(RECIPIENT)
-    return service
+from tests.unit.notify.test_reminders import BASE_URL, mailer, notify  # noqa: F401  (fixtures)
 
 
 def retracted(name="<verkeerd> & oud.csv"):
