@@ -139,19 +139,24 @@ def acquire_lease(db: Session, holder: str, now: datetime) -> bool:
 
 def run_when_free(db: Session, blobs, event: dict, *, holder: str, settings, now: datetime) -> RunReport | None:
     """Handle a ``retention_due`` event: run it under the lease, or — while another run
-    holds the lease — fire the same date again, due ``RETENTION_REFIRE_SECONDS`` later,
-    so a date is never skipped and no handler waits.  Returns the report, or None when
-    re-fired."""
+    holds the lease, or when the run fails — fire the same date again, due
+    ``RETENTION_REFIRE_SECONDS`` later, so a date is never skipped and no handler waits.
+    Returns the report, or None when re-fired (a failure is raised after re-firing)."""
     run_date = parse_run_date(event["run_date"])
+    again = timedelta(seconds=settings.retention_refire_seconds)
     if not acquire_lease(db, holder, now):
-        refire(db, run_date, trigger=event["trigger"], now=now,
-               after=timedelta(seconds=settings.retention_refire_seconds))
+        refire(db, run_date, trigger=event["trigger"], now=now, after=again)
         db.commit()
-        log.info("retention run %s: another run holds the lease; fired again for %s s later",
-                 run_date, settings.retention_refire_seconds)
+        log.info("retention run %s: another run holds the lease; fired again for %s later", run_date, again)
         return None
     try:
         return run(db, blobs, run_date=run_date, settings=settings, now=now)
+    except Exception:  # nameko acks the event all the same: fire the date again, then fail loudly
+        db.rollback()
+        refire(db, run_date, trigger=event["trigger"], now=now, after=again)
+        db.commit()
+        log.error("retention run %s failed; fired again for %s later", run_date, again)
+        raise
     finally:
         release_lease(db, holder)
 

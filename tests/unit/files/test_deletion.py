@@ -144,3 +144,24 @@ def test_a_lease_left_by_a_crashed_run_is_taken_over_after_its_time(files, sessi
     assert row(session, file_id).deleted_reason == "retention"
     assert outbox(session, "retention_due") == []
     assert session.scalars(select(RetentionRun)).all() == []  # a handled event fires no new run
+
+
+def test_a_run_that_fails_fires_its_date_again_and_frees_the_lease(files, session, blobs, clock, monkeypatch):
+    file_id, key = publish(files, blobs)
+    clock.at = datetime(2026, 11, 1, 1, 1, tzinfo=timezone.utc)
+    expire = retention._expire
+
+    def database_gone_away(*args, **kwargs):
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(retention, "_expire", database_gone_away)
+    with pytest.raises(RuntimeError):
+        files.on_retention_due(retention_due(date(2026, 11, 1)))
+
+    (refired,) = outbox(session, "retention_due")
+    assert RETENTION_DUE.parse(refired.payload)["run_date"] == "2026-11-01"
+    assert refired.next_attempt_at == clock.now() + timedelta(seconds=60)
+    assert session.get(retention.RetentionLease, 1).holder is None
+    monkeypatch.setattr(retention, "_expire", expire)
+    files.on_retention_due(refired.payload)
+    assert row(session, file_id).deleted_reason == "expired" and not blobs.exists(key)
