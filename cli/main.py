@@ -167,13 +167,13 @@ def parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=files_list)
     retract = files.add_parser(
         "retract", help="take back a mis-sent file: deleted for good, the manager gets an e-mail",
-        epilog="example: energiepost files retract 3f2c…-… --reason 'sent to the wrong community'")
+        epilog="example: energiepost files retract 6f1c2a9e-4b7d-4e0a-9f3e-2d8b1c5a7e10 --reason 'sent to the wrong community'")
     retract.add_argument("file_id", help="the file's id (energiepost files list shows it)")
     retract.add_argument("--reason", required=True, help="why (kept in the audit trail, not sent to the manager)")
     retract.set_defaults(handler=files_retract)
     extend = files.add_parser(
         "extend", help="keep a file available longer (at most MAX_EXTEND_DAYS past its normal last day)",
-        epilog="example: energiepost files extend 3f2c…-… --until 2026-12-31")
+        epilog="example: energiepost files extend 6f1c2a9e-4b7d-4e0a-9f3e-2d8b1c5a7e10 --until 2026-12-31")
     extend.add_argument("file_id", help="the file's id (energiepost files list shows it)")
     extend.add_argument("--until", required=True, metavar="YYYY-MM-DD", type=_iso_date,
                         help="the new last day it is available (tot en met)")
