@@ -16,7 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.files import deletion
-from services.files.models import Download, File
+from services.files.models import Download, File, OutboxMessage
+from shared import contract, outbox
 from shared.errors import Gone, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
