@@ -86,7 +86,7 @@ def test_a_retracted_file_is_gone_with_the_operators_sentence_and_the_manager_is
     assert entry.actor and files.get(File, user.file_id).deleted_by == entry.actor
 
     status, _, err = cli("files", "retract", user.file_id, "--reason", "nog eens")
-    assert status == 1 and err.count("\n") == 1 and "was deleted on" in err and "(retracted)" in err
+    assert status == 1 and err.count("\n") == 1 and "was deleted on" in err and "(operator)" in err
     assert len(portal.mail_sink.messages()) == 3
 
 

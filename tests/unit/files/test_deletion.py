@@ -95,7 +95,7 @@ def test_a_file_whose_blob_is_lost_is_gone_and_no_download_is_recorded(files, se
         files.grant_download("token", [kept, lost])
 
     assert session.scalars(select(Download)).all() == []
-    assert all(f["is_new"] for f in files.list_my_files("token"))  # *Nieuw* stays
+    assert all(f["is_new"] for f in files.list_my_files("token")["files"])  # *Nieuw* stays
     (granted,) = files.grant_download("token", [kept])
     assert granted["id"] == kept and row(session, kept).first_downloaded_at is not None
 
@@ -164,4 +164,4 @@ def test_a_run_that_fails_fires_its_date_again_and_frees_the_lease(files, sessio
     assert session.get(retention.RetentionLease, 1).holder is None
     monkeypatch.setattr(retention, "_expire", expire)
     files.on_retention_due(refired.payload)
-    assert row(session, file_id).deleted_reason == "expired" and not blobs.exists(key)
+    assert row(session, file_id).deleted_reason == "retention" and not blobs.exists(key)

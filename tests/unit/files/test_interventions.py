@@ -51,13 +51,13 @@ def test_a_retracted_file_is_deleted_for_good_the_manager_told_and_the_step_audi
 
     view = files.retract_file(file_id, "  sent to the\nwrong community ", "jan")
 
-    assert view["deleted_reason"] == "retracted" and view["deleted_at"] == clock.now().isoformat()
+    assert view["deleted_reason"] == "operator" and view["deleted_at"] == clock.now().isoformat()
     session.expire_all()
     row = session.get(File, file_id)
-    assert (row.deleted_reason, row.deleted_by, row.blob_key) == ("retracted", "jan", None)
+    assert (row.deleted_reason, row.deleted_by, row.blob_key) == ("operator", "jan", None)
     assert not blobs.exists(key)
     (deleted,) = events(session, FILE_DELETED)
-    assert (deleted["file_id"], deleted["reason"]) == (file_id, "retracted")
+    assert (deleted["file_id"], deleted["reason"]) == (file_id, "operator")
     (retracted,) = events(session, FILE_RETRACTED)
     assert (retracted["file_id"], retracted["community_id"], retracted["name"]) == (file_id, COMMUNITY, "verkeerd.csv")
     assert retracted["published_at"] == PUBLISHED.isoformat()
@@ -76,12 +76,12 @@ def test_the_link_to_a_retracted_file_says_it_was_withdrawn_not_expired_nor_dele
     reasons = {}
     for file_id in (retracted, deleted, expired):
         with pytest.raises(Gone) as gone:
-            files.check_my_file("token", file_id)
+            files.list_my_files("token", focus=file_id)
         with pytest.raises(Gone) as refused:
             files.grant_download("token", [file_id])
         assert refused.value.reason == gone.value.reason
         reasons[file_id] = gone.value.reason
-    assert reasons == {retracted: "retracted", deleted: "manager", expired: "expired"}
+    assert reasons == {retracted: "operator", deleted: "manager", expired: "retention"}
 
 
 @pytest.mark.parametrize("blob_store_config", ["file"], indirect=True)
@@ -104,7 +104,7 @@ def test_a_bad_retraction_is_refused_and_changes_nothing(files, session, blobs, 
 def test_a_file_is_retracted_once_and_an_expired_one_not_at_all(files, session, blobs, clock):
     file_id, _ = publish(files, blobs)
     files.retract_file(file_id, "wrong file", "jan")
-    with pytest.raises(Gone, match="was deleted on 2026-10-01 \\(retracted\\)"):
+    with pytest.raises(Gone, match="was deleted on 2026-10-01 \\(operator\\)"):
         files.retract_file(file_id, "again", "jan")
     expired, _ = publish(files, blobs, "oud.csv")
     clock.at = datetime(2026, 10, 31, 9, 0, tzinfo=timezone.utc)
@@ -124,14 +124,14 @@ def test_an_extended_file_stays_through_its_new_last_day_in_the_portal_and_audit
 
     new_expiry = "2026-11-15T23:00:00+00:00"  # 16-11 00:00 in Brussels (CET): available through 15-11
     assert view["expires_at"] == new_expiry
-    (listed,) = files.list_my_files("token")
+    (listed,) = files.list_my_files("token")["files"]
     assert listed["expires_at"] == new_expiry
     assert audit(session) == [("file_extended", file_id, "jan", "available through 2026-10-30 -> 2026-11-15")]
     clock.at = datetime(2026, 11, 15, 22, 59, tzinfo=timezone.utc)
-    assert files.check_my_file("token", file_id)["id"] == file_id
+    assert [f["id"] for f in files.list_my_files("token", focus=file_id)["files"]] == [file_id]
     clock.at = datetime(2026, 11, 15, 23, 0, tzinfo=timezone.utc)
     with pytest.raises(Gone):
-        files.check_my_file("token", file_id)
+        files.list_my_files("token", focus=file_id)
 
 
 @pytest.mark.parametrize("blob_store_config", ["file"], indirect=True)
@@ -153,7 +153,7 @@ def test_an_extended_file_is_reminded_again_before_its_new_date_and_deleted_only
     assert [f["expires_at"] for f in second["files"]] == ["2026-11-19T23:00:00+00:00"]
     run(date(2026, 11, 20))
     session.expire_all()
-    assert session.get(File, file_id).deleted_reason == "expired"
+    assert session.get(File, file_id).deleted_reason == "retention"
 
 
 @pytest.mark.parametrize("blob_store_config", ["file"], indirect=True)
