@@ -211,7 +211,25 @@ PASSWORD_RESET_REQUESTED = Event(
 """A manager asked for a reset link; notify asks auth for the link's token
 (``issue_reset_token``) when it sends."""
 
-EVENTS = (FILE_PUBLISHED, FILE_DELETED, FILE_RETRACTED, RETENTION_DUE, FILES_EXPIRING, SMS_CODE_REQUESTED, PASSWORD_RESET_REQUESTED)
+CREDENTIALS_REISSUED = Event(
+    source="auth",
+    name="credentials_reissued",
+    version=1,
+    fields={"community_id": "str", "manager_id": "uuid"},
+)
+"""The operator voided a manager's password (``energiepost community resend-credentials``):
+notify sends a new first e-mail, asking auth for the new initial password when it sends."""
+
+COMMUNITY_REMOVED = Event(
+    source="auth",
+    name="community_removed",
+    version=1,
+    fields={"community_id": "str"},
+)
+"""The operator removed a community (``energiepost community remove``): files deletes its files."""
+
+EVENTS = (FILE_PUBLISHED, FILE_DELETED, FILE_RETRACTED, RETENTION_DUE, FILES_EXPIRING, SMS_CODE_REQUESTED,
+          PASSWORD_RESET_REQUESTED, CREDENTIALS_REISSUED, COMMUNITY_REMOVED)
 
 
 # --- the upstream (settlement) system: publish by event, and what it may follow ----------

@@ -46,6 +46,15 @@ class AlreadyExists(DomainError):
 
 
 @deserialize_to_instance
+class Refused(DomainError):
+    """The request is well-formed but the system's state does not allow it (an e-mail
+    already sent, a manager with an own password)."""
+
+    status = 409
+    code = "refused"
+
+
+@deserialize_to_instance
 class Gone(DomainError):
     """No longer available; ``reason`` says why when it is known (``expired``, ``manager``,
     ``retracted``: services.files.deletion), so the portal can say it."""
@@ -86,5 +95,5 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
 
 
-EXPECTED_ERRORS = (InvalidInput, NotFound, AlreadyExists, Gone, PayloadTooLarge, AuthenticationFailed, TooManyRequests)
+EXPECTED_ERRORS = (InvalidInput, NotFound, AlreadyExists, Refused, Gone, PayloadTooLarge, AuthenticationFailed, TooManyRequests)
 """For ``@rpc(expected_exceptions=...)``: logged as warnings, not errors."""

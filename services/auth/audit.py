@@ -17,12 +17,14 @@ KINDS = {
     "reset_link_invalid", "code_requested", "code_sent", "code_failed", "code_wrong", "code_refused",
     "app_added", "app_removed", "app_code_wrong", "recovery_code_used",
     "logout", "session_expired", "sessions_ended", "contact_changed",
+    "credentials_resent", "password_voided_by_operator", "community_removed", "account_removed",
 }
 
 
-def record(session: Session, kind: str, *, now: datetime, manager_id=None, client_ip=None, detail=None) -> None:
+def record(session: Session, kind: str, *, now: datetime, manager_id=None, client_ip=None, detail=None,
+           community_id=None) -> None:
     """Who (manager id; an unknown login only as a short hash), what, when, from where."""
     assert kind in KINDS, kind
-    session.add(AuditEvent(at=now, kind=kind, manager_id=manager_id, client_ip=client_ip,
-                           detail=detail and detail[:300]))
+    session.add(AuditEvent(at=now, kind=kind, manager_id=manager_id, community_id=community_id,
+                           client_ip=client_ip, detail=detail and detail[:300]))
     log.info("audit %s manager=%s ip=%s %s", kind, manager_id or "-", client_ip or "-", detail or "")

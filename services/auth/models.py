@@ -175,6 +175,8 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     manager_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    # set when the event is about one community (the operator's actions on it)
+    community_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(300), nullable=True)
 

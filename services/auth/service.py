@@ -4,7 +4,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.auth import (
-    account, audit, authenticator, communities, contacts, credentials, login, recipients, resets, sessions,
+    account, audit, authenticator, communities, contacts, credentials, helpdesk, login, recipients, resets, sessions,
 )
 from services.auth.dependencies import Secrets
 from services.auth.models import LoginAttempt, OutboxMessage
@@ -58,6 +58,27 @@ class AuthService:
         """Existence check and display name; no personal data."""
         community = communities.get_community(self.db, community_id)
         return {"id": community.id, "name": community.name}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def resend_credentials(self, community_id, reset=False):
+        """A new initial password in a new first e-mail; the old password void at once."""
+        resent = helpdesk.resend_credentials(self.db, community_id, reset=reset is True, now=self.clock.now())
+        self.db.commit()
+        self._relay()
+        return resent
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def remove_community(self, community_id):
+        """The community ends (and its manager's account, when it was their only one);
+        files deletes its files on the ``community_removed`` event."""
+        removed = helpdesk.remove_community(self.db, community_id, now=self.clock.now())
+        self.db.commit()
+        self._relay()
+        return removed
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_audit_events(self, community_id=None, since=None, limit=None):
+        return helpdesk.audit_trail(self.db, community_id=community_id, since=since, limit=limit)
 
     # --- asked by notify when it sends ----------------------------------------------------
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.files.models import File, OutboxMessage, PublishRequest
+from services.files.models import Download, File, OutboxMessage, PublishRequest
 from services.files.retention import expiry_moment
 from shared import contract, outbox
 from shared.blobs import BlobNotFound
@@ -182,7 +182,9 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def file_view(file: File) -> dict:
+def file_view(file: File, downloads: tuple[int, datetime] | None = None) -> dict:
+    """The operator's view of a file; ``downloads``: how many and the last (list_files)."""
+    count, last = downloads or (0, None)
     return {
         "id": file.id,
         "community_id": file.community_id,
@@ -198,7 +200,25 @@ def file_view(file: File) -> dict:
         "reminded_at": _iso(file.reminded_at),
         "deleted_at": file.deleted_at.isoformat() if file.deleted_at else None,
         "deleted_reason": file.deleted_reason,
+        "deleted_by": file.deleted_by,
+        "downloads": count,
+        "last_downloaded_at": _iso(last),
     }
+
+
+def download_counts(session: Session, file_ids: list[str]) -> dict[str, tuple[int, datetime]]:
+    """Per file: how many downloads, and the last one."""
+    if not file_ids:
+        return {}
+    rows = session.execute(
+        select(Download.file_id, func.count(), func.max(Download.at))
+        .where(Download.file_id.in_(file_ids)).group_by(Download.file_id)
+    )
+    return {file_id: (count, _utc(last)) for file_id, count, last in rows}
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def list_community_files(session: Session, community_id: str) -> list[File]:

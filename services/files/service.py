@@ -9,7 +9,7 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.files import access, deletion, interventions, publishing, retention, upstream
+from services.files import access, deletion, helpdesk, interventions, publishing, retention, upstream
 from services.files.upstream import upstream_request
 from services.files.models import OutboxMessage
 from services.files.settings import FilesSettings
@@ -85,9 +85,28 @@ class FilesService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_files(self, community_id):
-        """Every file of a community, deleted ones included (for the operator)."""
+        """Every file of a community, deleted ones included, with its downloads (for the operator)."""
         self.auth.get_community(community_id)
-        return [publishing.file_view(f) for f in publishing.list_community_files(self.db, community_id)]
+        files = publishing.list_community_files(self.db, community_id)
+        downloads = publishing.download_counts(self.db, [f.id for f in files])
+        return [publishing.file_view(f, downloads.get(f.id)) for f in files]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_audit_events(self, community_id=None, since=None, limit=None):
+        """Downloads and deletions for the operator's audit (who, when, which file)."""
+        return helpdesk.audit_trail(self.db, community_id=community_id, since=since, limit=limit)
+
+    @event_handler(contract.COMMUNITY_REMOVED.source, contract.COMMUNITY_REMOVED.name)
+    def on_community_removed(self, payload):
+        try:
+            event = contract.COMMUNITY_REMOVED.parse(payload)
+        except contract.ContractError as exc:
+            log.error("dropping malformed %s event: %s", contract.COMMUNITY_REMOVED.name, exc)
+            return
+        deleted = helpdesk.remove_community_files(self.db, event["community_id"], now=self.clock.now())
+        self.db.commit()  # unreachable from here on, whatever happens to the blobs
+        deletion.remove_blobs(self.db, self.blobs, deleted)
+        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
     # --- the operator's steps on one file (audited) ------------------------------------------
 

@@ -12,7 +12,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.notify.models import PENDING, SENT, Delivery
+from services.notify.models import PENDING, SENT, UNDELIVERABLE, Delivery
+from shared.errors import InvalidInput, NotFound, Refused
+from shared.listing import check_limit, optional_text, parse_since
 
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(hours=1)
@@ -120,3 +122,64 @@ def status_view(delivery: Delivery) -> dict:
         "last_error": delivery.last_error,
         "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
     }
+
+
+# --- the operator's view ------------------------------------------------------------------
+
+FAILING = "failing"  # pending, after at least one failed attempt
+
+
+def operator_view(delivery: Delivery) -> dict:
+    """What the operator may see of a delivery: never its message (it may hold a secret)."""
+    status = FAILING if delivery.status == PENDING and delivery.attempts else delivery.status
+    return {
+        "id": delivery.id,
+        "kind": delivery.kind,
+        "community_id": delivery.community_id,
+        "file_id": delivery.data.get("file_id"),
+        "recipient": delivery.recipient,
+        "status": status,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "carries_credentials": delivery.carries_credentials,
+        "created_at": delivery.created_at.isoformat(),
+        "next_attempt_at": delivery.next_attempt_at.isoformat() if delivery.status == PENDING else None,
+        "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
+    }
+
+
+def search(session: Session, *, kinds, community_id=None, failed=False, kind=None, since=None,
+           limit=None) -> dict:
+    """Deliveries, newest ``limit`` first chosen, listed oldest first; ``failed``: the
+    undeliverable ones and those still retrying after a failure."""
+    community_id = optional_text(community_id, "community_id")
+    if kind is not None and kind not in kinds:
+        raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(sorted(kinds))}", field="kind")
+    since, limit = parse_since(since), check_limit(limit)
+    query = select(Delivery)
+    if community_id is not None:
+        query = query.where(Delivery.community_id == community_id)
+    if kind is not None:
+        query = query.where(Delivery.kind == kind)
+    if failed is True:
+        query = query.where(or_(Delivery.status == UNDELIVERABLE,
+                                and_(Delivery.status == PENDING, Delivery.attempts > 0)))
+    if since is not None:
+        query = query.where(Delivery.created_at >= since)
+    rows = list(session.scalars(query.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1)))
+    return {"deliveries": [operator_view(row) for row in reversed(rows[:limit])], "truncated": len(rows) > limit}
+
+
+def retry(session: Session, delivery_id, *, now: datetime) -> Delivery:
+    """Make a delivery that failed or was given up on due now.  The caller commits."""
+    if isinstance(delivery_id, bool) or not isinstance(delivery_id, int):
+        raise InvalidInput("a delivery id is a whole number", field="delivery_id")
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"unknown delivery {delivery_id}", field="delivery_id")
+    if delivery.status == SENT:
+        raise Refused(f"delivery {delivery_id} was sent already (at {delivery.sent_at.isoformat()})")
+    delivery.status = PENDING
+    delivery.next_attempt_at = now
+    delivery.lease_until = None
+    return delivery

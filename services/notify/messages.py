@@ -48,6 +48,17 @@ def render_file_published(event: dict, recipient: dict, credentials: dict | None
     )
 
 
+def render_credentials(recipient: dict, credentials: dict, settings) -> Rendered:
+    return render(
+        "credentials_reissued",
+        link=f"{settings.public_base_url}/login",
+        community_name=recipient["community_name"],
+        credentials=credentials,
+        operator=settings.operator_name,
+        helpline=settings.helpline,
+    )
+
+
 def render_reminder(event: dict, recipient: dict, settings) -> Rendered:
     files = sorted(event["files"], key=lambda f: (f["expires_at"], f["name"]))
     return render(

@@ -51,6 +51,12 @@ def render_retraction(delivery: Delivery, recipient: dict, credentials: dict | N
     return messages.render_retraction(delivery.data, recipient, settings)
 
 
+def render_credentials(delivery: Delivery, recipient: dict, credentials: dict | None, settings):
+    if credentials is None:  # the manager chose a password meanwhile, or newer credentials were asked for
+        raise NothingToSend("no new initial password is due any more")
+    return messages.render_credentials(recipient, credentials, settings)
+
+
 def prepare_password_reset(delivery: Delivery, *, auth, settings) -> None:
     issued = auth.issue_reset_token(delivery.data["reset_id"], delivery.dedupe_key)
     if issued is None:
@@ -105,6 +111,7 @@ KINDS = {
     "file_published": Kind(send_email, render=render_file_published, credentials=True),
     "files_expiring": Kind(send_email, render=render_reminder),
     "file_retracted": Kind(send_email, render=render_retraction),
+    "credentials_reissued": Kind(send_email, render=render_credentials, credentials=True),
     "password_reset_requested": Kind(send_email, prepare=prepare_password_reset, at_once=True),
     "sms_code_requested": Kind(send_sms, prepare=prepare_sms_code, retry_base_seconds=2,
                                max_age=timedelta(minutes=5), at_once=True),
@@ -217,6 +224,9 @@ def _address(batch: list[Delivery], *, auth, settings, now) -> list[Delivery]:
         credentials = answer["credentials"]
         try:
             rendered = KINDS[delivery.kind].render(delivery, answer["recipient"], credentials, settings)
+        except NothingToSend as exc:
+            _give_up(delivery, str(exc))
+            continue
         except Exception as exc:  # auth asked again for this delivery issues a fresh password
             _postpone(delivery, now, exc, settings)
             continue

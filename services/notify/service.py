@@ -13,6 +13,7 @@ from services.notify.settings import NotifySettings
 from shared import contract, outbox
 from shared.clock import Clock
 from shared.db import Database
+from shared.errors import EXPECTED_ERRORS
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -51,6 +52,10 @@ class NotifyService:
     def on_password_reset_requested(self, payload):
         self._deliver(contract.PASSWORD_RESET_REQUESTED, payload)
 
+    @event_handler(contract.CREDENTIALS_REISSUED.source, contract.CREDENTIALS_REISSUED.name)
+    def on_credentials_reissued(self, payload):
+        self._deliver(contract.CREDENTIALS_REISSUED, payload)
+
     @timer(interval=1)
     def retry_due_deliveries(self):
         self._send_due()
@@ -63,6 +68,19 @@ class NotifyService:
     def get_delivery_status(self, event_id):
         rows = self.db.scalars(select(Delivery).where(Delivery.event_id == event_id))
         return [deliveries.status_view(row) for row in rows]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_deliveries(self, community_id=None, failed=False, kind=None, since=None, limit=None):
+        """For the operator: e-mails and SMS with status, attempts, last error, when sent."""
+        return deliveries.search(self.db, kinds=sending.KINDS, community_id=community_id, failed=failed,
+                                 kind=kind, since=since, limit=limit)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def retry_delivery(self, delivery_id):
+        """Send a failed or given-up delivery again now (a sent one is refused)."""
+        delivery = deliveries.retry(self.db, delivery_id, now=self.clock.now())
+        self.db.commit()
+        return deliveries.operator_view(delivery)
 
     def _deliver(self, event_spec, payload):
         """Record the delivery first (once per event id), then send it: at once if
