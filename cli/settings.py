@@ -8,6 +8,20 @@ from shared.settings import (
 )
 
 
+# What `energiepost --help` says of each setting (a test checks every field has a line).
+DESCRIPTIONS = {
+    "AMQP_URI": "RabbitMQ of the running system (default amqp://guest:guest@127.0.0.1:5672/)",
+    "RPC_TIMEOUT_SECONDS": "how long a service may take to answer (default 10)",
+    "ENERGIEPOST_API_URL": "the gateway, for publish (default PUBLIC_BASE_URL, else http://127.0.0.1:8000)",
+    "PUBLIC_BASE_URL": "the gateway's public address (the default of ENERGIEPOST_API_URL)",
+    "ENERGIEPOST_INGEST_KEY": "the ingest API key for publish (default the first of INGEST_API_KEYS, "
+                              "else the key `make run` made)",
+    "INGEST_API_KEYS": "the gateway's accepted keys; the first one serves when ENERGIEPOST_INGEST_KEY is unset",
+    "DATA_DIR": "where `make run` keeps its data (the dev ingest key) (default ./var)",
+    "ENERGIEPOST_ENV": "production (default) or development",
+}
+
+
 class CliSettings(CommonSettings, RpcSettings):
     api_url: HttpUrl = Field(alias="ENERGIEPOST_API_URL")  # default: PUBLIC_BASE_URL, else the dev gateway
     public_base_url: HttpUrl | None = Field(None, alias="PUBLIC_BASE_URL")

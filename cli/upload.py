@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from shared.formatting import size_nl
 from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
 
 
@@ -41,9 +42,9 @@ class ProgressBar:
         fraction = done / total if total else 1.0
         width = 30
         filled = int(width * fraction)
+        percent = f"{fraction * 100:5.1f}".replace(".", ",")  # the tables' Dutch notation
         self.stream.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {fraction:6.1%} "
-            f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB"
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {percent} % {size_nl(done)} / {size_nl(total)}"
         )
         if done >= total:
             self.stream.write("\n")

@@ -16,9 +16,10 @@ def listed(**overrides):
 def test_the_files_table_names_the_kind_and_the_last_day(capsys):
     output.files_table([listed(), listed(id="f2", name="correcties.csv", kind="periodic", size=999_999)], now=NOW)
     header, first, second = capsys.readouterr().out.splitlines()
-    assert header.split() == ["ID", "NAME", "KIND", "SIZE", "PUBLISHED", "AVAILABLE", "THROUGH", "STATUS"]
+    assert header.split() == ["ID", "NAME", "KIND", "SIZE", "PUBLISHED", "AVAILABLE", "THROUGH", "E-MAILED",
+                              "DOWNLOADED", "REMINDED", "STATUS"]
     assert first.split() == ["f1", "mededeling.pdf", "ad-hoc", "communicatie", "23", "B", "26-11-2026", "25-12-2026",
-                             "new"]
+                             "-", "-", "-", "new"]
     assert "periodiek bestand" in second and "1,00 MB" in second
 
 

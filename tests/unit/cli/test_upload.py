@@ -58,7 +58,7 @@ def test_progress_bar_reaches_the_total_and_ends_its_line_once(tmp_path):
         read_all(body)
     drawn = terminal.getvalue()
     assert drawn.startswith("\ruploading correcties.csv [")
-    assert drawn.endswith("[##############################] 100.0% 1.0/1.0 MB\n")
+    assert drawn.endswith("[##############################] 100,0 % 1,05 MB / 1,05 MB\n")  # as the tables write it
     assert drawn.count("\n") == 1
 
 
