@@ -27,9 +27,9 @@ def upload_body(handle, name: str, fields: dict[str, str | None], on_progress) -
 class ProgressBar:
     """A one-line progress bar on stderr, drawn only for a terminal."""
 
-    def __init__(self, label: str, stream=sys.stderr):
+    def __init__(self, label: str, stream=None):
         self.label = label
-        self.stream = stream
+        self.stream = stream = stream or sys.stderr  # the one of now, not of the import
         self.enabled = stream.isatty()
         self._last = 0.0
         self._done = None
