@@ -12,7 +12,7 @@ from cli.settings import DESCRIPTIONS, CliSettings
 
 def leaves(parser: argparse.ArgumentParser, words=()):
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if parser is not None and words and registry.COMMANDS.get(tuple(words)):
+    if words and tuple(words) in registry.COMMANDS:
         yield tuple(words), parser
     for action in subs:
         for word, child in action.choices.items():
