@@ -253,3 +253,18 @@ def test_a_system_that_is_not_running_is_status_4(rabbit_config, cli, monkeypatc
     document = tmp_path / "a.csv"
     document.write_bytes(b"a;b\n")
     assert cli("publish", COMMUNITY, str(document)).status == 4
+
+
+def test_a_service_that_does_not_answer_in_time_is_status_4(rabbit_config, cli, monkeypatch):
+    """auth's queue exists (as while it restarts) but nobody consumes: the deadline ends the wait."""
+    from kombu import Connection, Exchange, Queue
+
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        exchange = Exchange("nameko-rpc", type="topic", durable=True)
+        Queue("rpc-auth", exchange=exchange, routing_key="auth.*", durable=True)(connection.channel()).declare()
+    monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
+    monkeypatch.setenv("RPC_TIMEOUT_SECONDS", "1")
+
+    ran = cli("community", "list")
+
+    assert ran.status == 4 and "did not answer in time" in one_line(ran)
