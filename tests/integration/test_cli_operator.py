@@ -4,11 +4,13 @@ community, the audit trail, the files list — and each command's bad inputs and
 import csv
 import io
 import json
+import os
 from dataclasses import dataclass
 
 import pytest
 
 from cli.main import main
+from tests.support import launch
 from tests.support.portal import ALL, OWN_PASSWORD, PortalSystem, location_path
 from tests.support.sinks import credentials_in, wait_until
 from tests.support.system import INGEST_KEY, add_community, stored_blobs
@@ -91,6 +93,8 @@ def test_files_list_shows_each_files_email_downloads_and_status(portal, cli):
 
     unknown = cli("files", "list", "nergens")
     assert unknown.status == 3 and "unknown community 'nergens'" in one_line(unknown)
+    installed = launch.cli(dict(os.environ), "files", "list", "nergens")  # the installed command, same answer
+    assert (installed.returncode, installed.stderr) == (3, unknown.err)
 
 
 # --- deliveries ------------------------------------------------------------------------------------

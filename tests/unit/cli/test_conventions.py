@@ -102,3 +102,27 @@ def test_a_command_is_one_decorated_function():
     finally:
         registry.COMMANDS.clear()
         registry.COMMANDS.update(saved)
+
+
+class Terminal:
+    """A terminal's stdin with one typed line."""
+
+    def __init__(self, line: str):
+        self.line = line
+
+    def isatty(self):
+        return True
+
+    def readline(self):
+        return self.line
+
+
+def test_removal_goes_ahead_only_when_the_id_is_typed(monkeypatch, capsys):
+    monkeypatch.setenv("AMQP_URI", "amqp://guest:guest@127.0.0.1:1/")  # reached only once confirmed: status 4
+    monkeypatch.setattr("sys.stdin", Terminal("yes\n"))
+    assert cli_main.main(["community", "remove", "zonnedelen-gent"]) == 2
+    assert "not confirmed; nothing was changed" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", Terminal("zonnedelen-gent\n"))
+    assert cli_main.main(["community", "remove", "zonnedelen-gent"]) == 4
+    out, err = capsys.readouterr()
+    assert "Type its id to confirm" in out and "cannot reach RabbitMQ" in err
