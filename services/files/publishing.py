@@ -206,13 +206,12 @@ def file_view(file: File, downloads: tuple[int, datetime] | None = None) -> dict
     }
 
 
-def download_counts(session: Session, file_ids: list[str]) -> dict[str, tuple[int, datetime]]:
-    """Per file: how many downloads, and the last one."""
-    if not file_ids:
-        return {}
+def download_counts(session: Session, community_id: str) -> dict[str, tuple[int, datetime]]:
+    """Per downloaded file of the community: how many downloads, and the last one."""
     rows = session.execute(
         select(Download.file_id, func.count(), func.max(Download.at))
-        .where(Download.file_id.in_(file_ids)).group_by(Download.file_id)
+        .join(File, File.id == Download.file_id).where(File.community_id == community_id)
+        .group_by(Download.file_id)
     )
     return {file_id: (count, _utc(last)) for file_id, count, last in rows}
 

@@ -88,7 +88,7 @@ class FilesService:
         """Every file of a community, deleted ones included, with its downloads (for the operator)."""
         self.auth.get_community(community_id)
         files = publishing.list_community_files(self.db, community_id)
-        downloads = publishing.download_counts(self.db, [f.id for f in files])
+        downloads = publishing.download_counts(self.db, community_id)
         return [publishing.file_view(f, downloads.get(f.id)) for f in files]
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
