@@ -171,7 +171,8 @@ def search(session: Session, *, kinds, community_id=None, failed=False, kind=Non
 
 
 def retry(session: Session, delivery_id, *, now: datetime) -> Delivery:
-    """Make a delivery that failed or was given up on due now.  The caller commits."""
+    """Make a delivery that failed or was given up on due now.  The caller commits.  A lease
+    stays: a sender busy with it now finishes (no second copy)."""
     if isinstance(delivery_id, bool) or not isinstance(delivery_id, int):
         raise InvalidInput("a delivery id is a whole number", field="delivery_id")
     delivery = session.get(Delivery, delivery_id)
@@ -181,5 +182,4 @@ def retry(session: Session, delivery_id, *, now: datetime) -> Delivery:
         raise Refused(f"delivery {delivery_id} was sent already (at {delivery.sent_at.isoformat()})")
     delivery.status = PENDING
     delivery.next_attempt_at = now
-    delivery.lease_until = None
     return delivery

@@ -107,3 +107,17 @@ def test_retry_refuses_a_sent_delivery_and_an_unknown_one(notify):
         notify.retry_delivery(sent["id"] + 1)
     with pytest.raises(InvalidInput):
         notify.retry_delivery("1")
+
+
+def test_retry_leaves_a_delivery_being_sent_to_its_sender(notify, session, mailer):
+    mailer.refuse = 1
+    notify.on_file_published(event())
+    (failing,) = notify.list_deliveries()["deliveries"]
+    row = session.get(Delivery, failing["id"])
+    row.lease_until = NOW + timedelta(minutes=1)  # a sender has it right now
+    session.commit()
+
+    notify.retry_delivery(failing["id"])
+    notify.retry_due_deliveries()
+
+    assert mailer.sent == []  # not sent a second time beside that sender
