@@ -55,9 +55,9 @@ class AuthService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_community(self, community_id):
-        """Existence check and display name; no personal data."""
+        """Existence check, display name and the manager's (opaque) id; no personal data."""
         community = communities.get_community(self.db, community_id)
-        return {"id": community.id, "name": community.name}
+        return {"id": community.id, "name": community.name, "manager_id": community.manager_id}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def resend_credentials(self, community_id, reset=False):

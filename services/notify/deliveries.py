@@ -30,6 +30,7 @@ def record(session: Session, *, kind: str, payload: dict, community_id: str, now
         kind=kind,
         event_id=payload["event_id"],
         community_id=community_id,
+        manager_id=payload.get("manager_id"),
         data=payload,
         status=PENDING,
         attempts=0,
@@ -148,17 +149,21 @@ def operator_view(delivery: Delivery) -> dict:
     }
 
 
-def search(session: Session, *, kinds, community_id=None, failed=False, kind=None, since=None,
+def search(session: Session, *, kinds, community_id=None, manager_of=None, failed=False, kind=None, since=None,
            limit=None) -> dict:
     """Deliveries, newest ``limit`` first chosen, listed oldest first; ``failed``: the
-    undeliverable ones and those still retrying after a failure."""
+    undeliverable ones and those still retrying after a failure.  With ``community_id``
+    also the SMS and reset links of its manager: ``manager_of(community_id)`` gives the
+    manager's id, or None for a community that no longer exists."""
     community_id = optional_text(community_id, "community_id")
     if kind is not None and kind not in kinds:
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(sorted(kinds))}", field="kind")
     since, limit = parse_since(since), check_limit(limit)
     query = select(Delivery)
     if community_id is not None:
-        query = query.where(Delivery.community_id == community_id)
+        manager_id = manager_of(community_id)
+        query = query.where(or_(Delivery.community_id == community_id, Delivery.manager_id == manager_id)
+                            if manager_id else Delivery.community_id == community_id)
     if kind is not None:
         query = query.where(Delivery.kind == kind)
     if failed is True:

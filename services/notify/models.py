@@ -36,6 +36,8 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[str] = mapped_column(String(36), index=True)
     community_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the manager an SMS code, reset link or new credentials are for (from the event)
+    manager_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     data: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)

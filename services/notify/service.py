@@ -13,7 +13,7 @@ from services.notify.settings import NotifySettings
 from shared import contract, outbox
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import EXPECTED_ERRORS
+from shared.errors import EXPECTED_ERRORS, NotFound
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -72,8 +72,14 @@ class NotifyService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_deliveries(self, community_id=None, failed=False, kind=None, since=None, limit=None):
         """For the operator: e-mails and SMS with status, attempts, last error, when sent."""
-        return deliveries.search(self.db, kinds=sending.KINDS, community_id=community_id, failed=failed,
-                                 kind=kind, since=since, limit=limit)
+        return deliveries.search(self.db, kinds=sending.KINDS, community_id=community_id,
+                                 manager_of=self._manager_of, failed=failed, kind=kind, since=since, limit=limit)
+
+    def _manager_of(self, community_id):
+        try:
+            return self.auth.get_community(community_id)["manager_id"]
+        except NotFound:  # removed: its deliveries are still listed by community
+            return None
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def retry_delivery(self, delivery_id):

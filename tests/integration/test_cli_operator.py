@@ -226,6 +226,8 @@ def test_the_audit_merges_logins_codes_password_changes_and_downloads(portal, cl
     assert [e["kind"] for e in as_json] == [row["kind"] for row in rows]
     table = cli("audit", "--community", COMMUNITY)
     assert table.out.splitlines()[0].split() == ["WHEN", "KIND", "WHO", "COMMUNITY", "FILE", "ADDRESS", "DETAIL"]
+    (sms,) = cli("deliveries", "--community", COMMUNITY, "--kind", "sms_code_requested", "--json").json
+    assert (sms["status"], sms["recipient"]) == ("sent", "+32470123456")  # the manager's code, under the community
     assert cli("audit", "--since", "2099-01-01").out.strip() == "no events"
     assert cli("audit", "--community", "nergens").status == 3
     assert cli("audit", "--since", "gisteren").status == 2

@@ -113,7 +113,8 @@ def test_update_needs_something_to_change_and_a_known_community(auth):
 
 def test_get_community_reveals_no_personal_data(auth):
     add(auth)
-    assert auth.get_community("zonnedelen-gent") == {"id": "zonnedelen-gent", "name": "Zonnedelen Gent"}
+    assert auth.get_community("zonnedelen-gent") == {"id": "zonnedelen-gent", "name": "Zonnedelen Gent",
+                                                     "manager_id": auth.db.query(Manager).one().id}
     with pytest.raises(NotFound):
         auth.get_community("unknown")
 

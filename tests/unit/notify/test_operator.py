@@ -1,12 +1,13 @@
 """The operator's view of deliveries (list, retry) and the new first e-mail after
 ``community resend-credentials``."""
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
 
 from services.notify.models import Delivery
-from shared.contract import CREDENTIALS_REISSUED
+from shared.contract import CREDENTIALS_REISSUED, SMS_CODE_REQUESTED
 from shared.errors import InvalidInput, NotFound, Refused
 from tests.support.sinks import credentials_in, links_in, plain_text
 from tests.unit.notify.test_service import (  # noqa: F401  (fixtures)
@@ -16,8 +17,11 @@ from tests.unit.notify.test_service import (  # noqa: F401  (fixtures)
 PASSWORD = "abcd-efgh-jkmn-pqrs"
 
 
+MANAGER = "5f0c0c4e-1111-4a4a-8b8b-000000000001"
+
+
 def reissued(community_id="zonnedelen-gent"):
-    return CREDENTIALS_REISSUED.build(community_id=community_id, manager_id="5f0c0c4e-1111-4a4a-8b8b-000000000001")
+    return CREDENTIALS_REISSUED.build(community_id=community_id, manager_id=MANAGER)
 
 
 def test_a_resent_first_mail_carries_new_credentials_and_the_login_link(notify, mailer, auth):
@@ -66,6 +70,8 @@ def test_the_list_filters(notify, mailer, clock):
     notify.on_file_published(event())
     mailer.refuse = 1
     notify.on_file_published(event(community_id="ander"))
+
+    notify.auth.get_community.side_effect = NotFound("unknown community 'ander'")  # removed since
 
     def ids(**filters):
         return [d["community_id"] for d in notify.list_deliveries(**filters)["deliveries"]]
@@ -121,3 +127,15 @@ def test_retry_leaves_a_delivery_being_sent_to_its_sender(notify, session, maile
     notify.retry_due_deliveries()
 
     assert mailer.sent == []  # not sent a second time beside that sender
+
+
+def test_a_communitys_list_includes_its_managers_sms_codes(notify):
+    notify.auth.issue_sms_code.return_value = None  # the login ended: recorded, not sent
+    notify.on_sms_code_requested(SMS_CODE_REQUESTED.build(attempt_id=str(uuid.uuid4()), manager_id=MANAGER))
+    notify.on_sms_code_requested(SMS_CODE_REQUESTED.build(attempt_id=str(uuid.uuid4()), manager_id=str(uuid.uuid4())))
+    notify.auth.get_community.side_effect = lambda community_id: {"id": community_id, "name": "Zonnedelen Gent",
+                                                                  "manager_id": MANAGER}
+
+    (sms,) = notify.list_deliveries(community_id="zonnedelen-gent")["deliveries"]
+
+    assert (sms["kind"], sms["community_id"], sms["status"]) == ("sms_code_requested", None, "undeliverable")
