@@ -41,7 +41,7 @@ def audit_trail(db: Session, *, community_id=None, since=None, limit=None) -> di
         for download, file in db.execute(downloads.order_by(Download.at.desc()).limit(limit + 1)).all()
     ] + [
         _event(file.deleted_at, _deletion_kind(file),
-               file.deleted_by, file, detail=file.deleted_reason)
+               file.deleted_by, file, detail=_deletion_detail(file))
         for file in db.scalars(deletions.order_by(File.deleted_at.desc()).limit(limit + 1))
     ]
     events.sort(key=lambda event: event["at"], reverse=True)
@@ -56,3 +56,7 @@ def _event(at: datetime, kind: str, who: str | None, file: File, detail: str | N
 def _deletion_kind(file: File) -> str:
     retracted = file.deleted_reason == deletion.OPERATOR and file.deleted_by != REMOVED_WITH_COMMUNITY
     return "file_retracted" if retracted else "file_deleted"
+
+
+def _deletion_detail(file: File) -> str:
+    return REMOVED_WITH_COMMUNITY if file.deleted_by == REMOVED_WITH_COMMUNITY else file.deleted_reason

@@ -194,7 +194,7 @@ def test_removing_a_community_ends_its_files_and_account(portal, cli):
                        and any(e["kind"] == "file_deleted" for e in t) and t, 15, message="the deletion audited")
     kinds = [e["kind"] for e in trail]
     assert {"community_removed", "account_removed"} <= set(kinds)
-    assert [e["detail"] for e in trail if e["kind"] == "file_deleted"] == ["community_removed"]
+    assert [e["detail"] for e in trail if e["kind"] == "file_deleted"] == ["community removed"]
     assert cli("community", "remove", COMMUNITY, "--yes").status == 3
 
 

@@ -36,7 +36,7 @@ def test_a_removed_communitys_files_are_deleted_once_with_their_blobs(files, cat
 
     for name in ("a.csv", "b.csv", "c.csv"):
         row = file_row(session, catalogue[name])
-        assert (row.deleted_reason, row.deleted_by, row.blob_key) == ("community_removed", "operator", None)
+        assert (row.deleted_reason, row.deleted_by, row.blob_key) == ("operator", "community removed", None)
     assert file_row(session, catalogue["theirs.csv"]).deleted_at is None
     assert len(deleted_events(session)) == before + 3
     assert len(contents(blobs)) == 1  # only the other community's file is left
