@@ -9,7 +9,7 @@ from cli.main import main
 from services.files.models import AuditEvent, File
 from shared.formatting import LOCAL_ZONE, last_day_nl
 from tests.support.portal import portal  # noqa: F401  (a fixture)
-from tests.support.sinks import links_in, plain_text
+from tests.support.sinks import links_in, plain_text, wait_until
 from tests.support.system import rpc, stored_blobs
 
 MAX_EXTEND_DAYS = 10
@@ -78,7 +78,7 @@ def test_a_retracted_file_is_gone_with_the_operators_sentence_and_the_manager_is
 
     status, out, _ = cli("files", "list", "zonnedelen-gent")
     (line,) = [line for line in out.splitlines() if line.startswith(user.file_id)]
-    assert "(retracted by the operator)" in line
+    assert "teruggetrokken" in line
     files = open_session("files")
     (entry,) = files.scalars(select(AuditEvent)).all()
     assert (entry.kind, entry.file_id, entry.community_id, entry.detail) == (
@@ -108,21 +108,22 @@ def test_an_extended_file_shows_its_new_last_day_in_the_portal(portal, cli, open
     assert (entry.kind, entry.detail) == ("file_extended", f"available through {normal_last_day} -> {until}")
 
 
-@pytest.mark.parametrize("argv, status, complaint", [
-    (["files", "retract", "00000000-0000-4000-8000-000000000000", "--reason", "x"], 1, "unknown file"),
-    (["files", "retract", "geen-id", "--reason", "x"], 1, "unknown file"),
+@pytest.mark.parametrize("argv, status, complaint", [  # exit statuses: 2 usage or invalid input, 3 not found
+    (["files", "retract", "00000000-0000-4000-8000-000000000000", "--reason", "x"], 3, "unknown file"),
+    (["files", "retract", "geen-id", "--reason", "x"], 3, "unknown file"),
     (["files", "retract", "{file}"], 2, "the following arguments are required: --reason"),
-    (["files", "retract", "{file}", "--reason", " "], 1, "a reason is required"),
-    (["files", "extend", "00000000-0000-4000-8000-000000000000", "--until", "{late}"], 1, "unknown file"),
+    (["files", "retract", "{file}", "--reason", " "], 2, "a reason is required"),
+    (["files", "extend", "00000000-0000-4000-8000-000000000000", "--until", "{late}"], 3, "unknown file"),
     (["files", "extend", "{file}", "--until", "31-12-2026"], 2, "not a date (YYYY-MM-DD): '31-12-2026'"),
     (["files", "extend", "{file}"], 2, "the following arguments are required: --until"),
-    (["files", "extend", "{file}", "--until", "{yesterday}"], 1, "is in the past"),
-    (["files", "extend", "{file}", "--until", "{too_late}"], 1, f"{MAX_EXTEND_DAYS} days (MAX_EXTEND_DAYS)"),
+    (["files", "extend", "{file}", "--until", "{yesterday}"], 2, "is in the past"),
+    (["files", "extend", "{file}", "--until", "{too_late}"], 2, f"{MAX_EXTEND_DAYS} days (MAX_EXTEND_DAYS)"),
 ])
 def test_bad_input_gets_one_line_and_a_non_zero_exit_and_changes_nothing(portal, cli, open_session, argv, status,
                                                                          complaint):
     file_id = portal.publish()
-    before = listed(portal, file_id)
+    before = wait_until(lambda: (f := listed(portal, file_id))["emailed_at"] and f, timeout=15,
+                        message="the file's e-mail to be recorded")  # nothing else changes it meanwhile
     values = {"file": file_id, "yesterday": (today() - timedelta(days=1)).isoformat(),
               "late": (today() + timedelta(days=31)).isoformat(),
               "too_late": (today() + timedelta(days=30 + MAX_EXTEND_DAYS + 1)).isoformat()}
@@ -130,7 +131,7 @@ def test_bad_input_gets_one_line_and_a_non_zero_exit_and_changes_nothing(portal,
     got, out, err = cli(*[arg.format(**values) for arg in argv])
 
     assert got == status and complaint in err and "Traceback" not in err
-    if status == 1:
+    if not complaint.startswith(("the following", "not a date")):  # argparse's usage errors print the usage too
         assert err.count("\n") == 1 and err.startswith("energiepost: ")
     assert listed(portal, file_id) == before
     assert open_session("files").scalars(select(AuditEvent)).all() == []
