@@ -18,7 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from bench import download, download_memory, fanout, file_list, ingest, publish, retention_cost, rpc, zip_download
+from bench import (
+    download, download_memory, fanout, file_list, ingest, logins, publish, retention_cost, rpc, zip_download,
+)
 
 BENCHMARKS = {
     "fanout": fanout,
@@ -30,6 +32,7 @@ BENCHMARKS = {
     "zipmemory": download_memory,
     "rpc": rpc,
     "publish": publish,
+    "logins": logins,
 }
 RESULTS = Path(__file__).parent / "RESULTS.md"
 HEADER = ("benchmark", "measured", "baseline (same run)", "ratio", "target")
