@@ -46,8 +46,8 @@ def end_sessions(db: DbSession, current: Session, *, now: datetime, session_id: 
     return ended
 
 
-def _refuse(db: DbSession, manager: Manager, kind: str, message: str, *, client_ip, now, field=None):
-    login.count_failure(db, manager, client_ip=client_ip, now=now)
+def _refuse(db: DbSession, manager: Manager, kind: str, message: str, *, client_ip, now, settings, field=None):
+    login.count_failure(db, manager, client_ip=client_ip, now=now, settings=settings)
     audit.record(db, kind, now=now, manager_id=manager.id, client_ip=client_ip)
     db.commit()
     raise AuthenticationFailed(message, field=field)
@@ -60,7 +60,8 @@ def start_password_change(db: DbSession, current: Session, password, new_passwor
     manager = current.manager
     login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings)
     if not passwords.verify_password(manager.password_hash, password if isinstance(password, str) else ""):
-        _refuse(db, manager, "password_change_refused", PASSWORD_WRONG, field="password", client_ip=client_ip, now=now)
+        _refuse(db, manager, "password_change_refused", PASSWORD_WRONG, field="password", client_ip=client_ip, now=now,
+                settings=settings)
     if isinstance(new_password, str) and passwords.verify_password(manager.password_hash, new_password):
         raise InvalidInput(SAME_PASSWORD, field="new_password")
     pending = login.new_password_hash(manager, new_password, confirmation, settings=settings)
@@ -91,7 +92,8 @@ def confirm_app(db: DbSession, current: Session, code, *, box: SecretBox, client
         raise NotFound(NO_ENROLMENT)
     codes = authenticator.confirm(db, manager.id, code, box=box, now=now)
     if codes is None:
-        _refuse(db, manager, "app_code_wrong", CODE_WRONG, field="code", client_ip=client_ip, now=now)
+        _refuse(db, manager, "app_code_wrong", CODE_WRONG, field="code", client_ip=client_ip, now=now,
+                settings=settings)
     audit.record(db, "app_added", now=now, manager_id=manager.id, client_ip=client_ip)
     return codes
 
@@ -104,6 +106,7 @@ def remove_app(db: DbSession, current: Session, code, *, box: SecretBox, client_
     if authenticator.confirmed_app(db, manager.id) is None:
         raise NotFound(NO_APP)
     if authenticator.check_code(db, manager.id, code, box=box, now=now) is None:
-        _refuse(db, manager, "app_code_wrong", REMOVAL_CODE_WRONG, field="code", client_ip=client_ip, now=now)
+        _refuse(db, manager, "app_code_wrong", REMOVAL_CODE_WRONG, field="code", client_ip=client_ip, now=now,
+                settings=settings)
     authenticator.remove(db, manager.id)
     audit.record(db, "app_removed", now=now, manager_id=manager.id, client_ip=client_ip)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth import audit, authenticator, passwords, sessions
+from services.auth import audit, authenticator, passwords, sessions, typed_logins
 from services.auth.models import CodeRequest, LoginAttempt, LoginFailure, Manager, OutboxMessage
 from services.auth.tokens import new_token, token_hash
 from shared import contract, outbox
@@ -60,31 +60,29 @@ def _failures(db: DbSession, scope: str, key: str, now: datetime, settings) -> i
                      .where(LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at > since))
 
 
-def unknown_login(login: str) -> str:
-    """How the audit trail names a login that matches no account: a short hash, so
-    repeated tries can be told apart without storing what was typed."""
-    return f"unknown login #{account_key(login)[:12]}"
+def unknown_login(login: str, settings) -> str:
+    return typed_logins.unknown_login(login, settings)
 
 
-def account_key(login: str) -> str:
-    """Failures are counted per login as typed, kept only as a hash: a password typed
-    into the login field must not end up in the database."""
-    return hashlib.sha256(login.encode()).hexdigest()
+def account_key(login: str, settings) -> str:
+    """Failures are counted per login as typed, kept only keyed (services.auth.typed_logins):
+    a password typed into the login field must not end up in the database."""
+    return typed_logins.keyed(login, settings)
 
 
 def _check_not_locked(db, *, login: str, client_ip, now, settings, manager_id=None) -> None:
-    locked = _failures(db, "account", account_key(login), now, settings) >= settings.login_max_failures
+    locked = _failures(db, "account", account_key(login, settings), now, settings) >= settings.login_max_failures
     if client_ip:
         locked |= _failures(db, "address", client_ip, now, settings) >= settings.login_max_failures
     if locked:
         audit.record(db, "login_locked", now=now, manager_id=manager_id, client_ip=client_ip,
-                     detail=None if manager_id else unknown_login(login))
+                     detail=None if manager_id else unknown_login(login, settings))
         db.commit()
         raise TooManyRequests(LOCKED.format(minutes=settings.login_failure_window_minutes))
 
 
-def _count_failure(db, *, login: str, client_ip, now) -> None:
-    db.add(LoginFailure(scope="account", key=account_key(login), at=now))
+def _count_failure(db, *, login: str, client_ip, now, settings) -> None:
+    db.add(LoginFailure(scope="account", key=account_key(login, settings), at=now))
     if client_ip:
         db.add(LoginFailure(scope="address", key=client_ip, at=now))
 
@@ -100,8 +98,8 @@ def refuse_if_locked(db, manager: Manager, *, client_ip, now, settings) -> None:
                       manager_id=manager.id)
 
 
-def count_failure(db, manager: Manager, *, client_ip, now) -> None:
-    _count_failure(db, login=manager.login, client_ip=client_ip, now=now)
+def count_failure(db, manager: Manager, *, client_ip, now, settings) -> None:
+    _count_failure(db, login=manager.login, client_ip=client_ip, now=now, settings=settings)
 # ============================================================================================
 
 
@@ -112,11 +110,12 @@ def start(db: DbSession, *, login, password, client_ip, now: datetime, settings)
     _check_not_locked(db, login=key, client_ip=client_ip, now=now, settings=settings)
     manager = db.scalar(select(Manager).where(Manager.email == key)) if key else None
     password = password if isinstance(password, str) else ""
+    db.commit()  # the connection goes back while argon2 runs: others need it (SQLite: one per process)
     correct, rehashed = passwords.verify_and_update(manager.password_hash if manager else None, password)
     if not correct:
-        _count_failure(db, login=key, client_ip=client_ip, now=now)
+        _count_failure(db, login=key, client_ip=client_ip, now=now, settings=settings)
         audit.record(db, "login_failed", now=now, manager_id=manager and manager.id, client_ip=client_ip,
-                     detail=None if manager else unknown_login(key))
+                     detail=None if manager else unknown_login(key, settings))
         db.commit()
         raise AuthenticationFailed(WRONG_LOGIN)
     if manager.password_is_initial:
@@ -298,7 +297,7 @@ def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, setting
         attempt.code_tries += 1
         used = SMS if hmac.compare_digest(_code_digest(attempt.code_salt, given), attempt.code_hash) else None
     if used is None:
-        count_failure(db, manager, client_ip=client_ip, now=now)
+        count_failure(db, manager, client_ip=client_ip, now=now, settings=settings)
         audit.record(db, "code_wrong", now=now, manager_id=manager.id, client_ip=client_ip,
                      detail=f"{attempt.method} try {attempt.code_tries}")
         db.commit()

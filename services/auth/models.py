@@ -166,6 +166,20 @@ class PasswordReset(Base):
     manager: Mapped[Manager] = relationship()
 
 
+class ResetRequest(Base):
+    """A 'Wachtwoord vergeten?' asked for and not yet handled: the portal's answer does not wait
+    for the work (the same for known and unknown logins), a timer does it.  The login as typed is
+    kept only keyed (``services.auth.typed_logins``); ``manager_id`` when it matched an account."""
+
+    __tablename__ = "reset_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    manager_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    login_key: Mapped[str] = mapped_column(String(64))
+    client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 class AuditEvent(Base):
     """The auth audit trail. Never a password, code or token."""
 

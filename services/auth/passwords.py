@@ -30,6 +30,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
+from services.auth import offload
 from services.auth.tokens import readable_code
 from shared.errors import InvalidInput
 
@@ -80,7 +81,7 @@ def normalise(password: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(normalise(password))
+    return offload.run(_hasher.hash, normalise(password))
 
 
 def hash_generated_password(password: str) -> str:
@@ -106,7 +107,7 @@ def _matches(password_hash: str | None, password: str) -> bool:
 
 def _argon2_verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return offload.run(_hasher.verify, password_hash, password)  # off the event loop
     except (VerificationError, InvalidHashError, UnicodeEncodeError):  # text that is no UTF-8 matches nothing
         return False
 

@@ -1,5 +1,9 @@
 """'Wachtwoord vergeten?': an e-mailed single-use link, a new password, then still the second
-factor (SMS code or authenticator app) before the new password replaces the old one."""
+factor (SMS code or authenticator app) before the new password replaces the old one.
+
+The request is answered at once and alike for every login: it is only queued
+(``request``); a timer does the work (``handle_requests``): the limit, the link, the
+e-mail.  So neither the answer nor its time tells whether an account exists."""
 from __future__ import annotations
 
 import uuid
@@ -8,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth import audit, login
-from services.auth.models import Manager, OutboxMessage, PasswordReset
+from services.auth import audit, login, typed_logins
+from services.auth.models import Manager, OutboxMessage, PasswordReset, ResetRequest
 from services.auth.tokens import new_token, token_hash
 from shared import contract, outbox
 from shared.errors import AuthenticationFailed
@@ -19,24 +23,45 @@ LINK_INVALID = "Deze link is niet (meer) geldig. Vraag via 'Wachtwoord vergeten?
 
 
 def request(db: DbSession, login_name, *, client_ip, now: datetime, settings) -> None:
-    """Always the same outcome for the caller; an e-mail follows only for a real account."""
+    """Queue the request and answer: the same work for every login, known or not (one look-up,
+    one row); ``handle_requests`` does the rest in the background."""
     key = login.login_key(login_name)
-    manager = db.scalar(select(Manager).where(Manager.email == key)) if key else None
+    manager_id = db.scalar(select(Manager.id).where(Manager.email == key)) if key else None
+    db.add(ResetRequest(manager_id=manager_id, login_key=typed_logins.keyed(key, settings), client_ip=client_ip,
+                        requested_at=now))
+
+
+def handle_requests(db: DbSession, *, now: datetime, settings, limit: int = 100) -> int:
+    """Handle queued requests, oldest first (replicas share them: SKIP LOCKED); the caller commits."""
+    query = select(ResetRequest).order_by(ResetRequest.id).limit(limit).with_for_update(skip_locked=True)
+    queued = list(db.scalars(query))
+    for row in queued:
+        _handle(db, row, now=now, settings=settings)
+        db.delete(row)
+    return len(queued)
+
+
+def _handle(db: DbSession, row: ResetRequest, *, now: datetime, settings) -> None:
+    """An e-mail with a link only for a real account, within MAX_REQUESTS_PER_HOUR; the link
+    lasts RESET_LINK_MINUTES from now (however long the request waited)."""
+    asked, client_ip = row.requested_at, row.client_ip
+    manager = db.get(Manager, row.manager_id) if row.manager_id else None
     if manager is None:
-        audit.record(db, "reset_requested", now=now, client_ip=client_ip, detail=login.unknown_login(key))
+        audit.record(db, "reset_requested", now=asked, client_ip=client_ip,
+                     detail=typed_logins.named(row.login_key))
         return
     recent = db.scalar(select(func.count()).select_from(PasswordReset).where(
-        PasswordReset.manager_id == manager.id, PasswordReset.requested_at > now - timedelta(hours=1)))
+        PasswordReset.manager_id == manager.id, PasswordReset.requested_at > asked - timedelta(hours=1)))
     if recent >= MAX_REQUESTS_PER_HOUR:
-        audit.record(db, "reset_requested", now=now, manager_id=manager.id, client_ip=client_ip,
+        audit.record(db, "reset_requested", now=asked, manager_id=manager.id, client_ip=client_ip,
                      detail="limit reached, no e-mail")
         return
-    reset = PasswordReset(id=str(uuid.uuid4()), manager_id=manager.id, requested_at=now,
+    reset = PasswordReset(id=str(uuid.uuid4()), manager_id=manager.id, requested_at=asked,
                           expires_at=now + timedelta(minutes=settings.reset_link_minutes))
     db.add(reset)
     payload = contract.PASSWORD_RESET_REQUESTED.build(occurred_at=now, reset_id=reset.id, manager_id=manager.id)
     outbox.enqueue(db, OutboxMessage, contract.PASSWORD_RESET_REQUESTED, payload, now)
-    audit.record(db, "reset_requested", now=now, manager_id=manager.id, client_ip=client_ip)
+    audit.record(db, "reset_requested", now=asked, manager_id=manager.id, client_ip=client_ip)
 
 
 def issue_token(db: DbSession, reset_id: str, ref: str, *, now: datetime) -> dict | None:

@@ -1,20 +1,24 @@
 """auth: communities, their managers, credentials, logins, sessions and the audit trail."""
-from nameko.events import EventDispatcher
+import logging
+
+from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.auth import (
-    account, audit, authenticator, communities, contacts, credentials, helpdesk, login, recipients, resets, sessions,
+    account, audit, authenticator, communities, contacts, credentials, helpdesk, login, recipients, resets,
+    retention, sessions,
 )
 from services.auth.dependencies import Secrets
 from services.auth.models import LoginAttempt, OutboxMessage
 from services.auth.settings import AuthSettings
-from shared import outbox
+from shared import contract, outbox
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
 from shared.settings import Settings
 
+log = logging.getLogger(__name__)
 
 class AuthService:
     name = "auth"
@@ -230,9 +234,15 @@ class AuthService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def request_password_reset(self, login_name, client_ip=None):
+        """Queued and answered at once, alike for every login; ``handle_reset_requests`` does the work."""
         resets.request(self.db, login_name, client_ip=client_ip, now=self.clock.now(), settings=self.settings)
         self.db.commit()
-        self._relay()
+
+    @timer(interval=1)
+    def handle_reset_requests(self):
+        if resets.handle_requests(self.db, now=self.clock.now(), settings=self.settings):
+            self.db.commit()
+            self._relay()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("token",))
     def check_reset_token(self, token):
@@ -248,6 +258,17 @@ class AuthService:
         return {"attempt_token": attempt_token, "stage": login.VERIFY_CODE}
 
     # --- events -----------------------------------------------------------------------------
+
+    @event_handler(contract.RETENTION_DUE.source, contract.RETENTION_DUE.name)
+    def on_retention_due(self, payload):
+        """The daily run: security records past SECURITY_RETENTION_DAYS go."""
+        try:
+            contract.RETENTION_DUE.parse(payload)
+        except contract.ContractError as exc:
+            log.error("dropping malformed %s event: %s", contract.RETENTION_DUE.name, exc)
+            return
+        retention.purge(self.db, now=self.clock.now(), settings=self.settings)
+        self.db.commit()
 
     @timer(interval=1)
     def relay_outbox(self):

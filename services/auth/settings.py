@@ -1,4 +1,5 @@
-"""auth's settings: its database, the login rules, and the key of authenticator-app secrets."""
+"""auth's settings: its database, the login rules, the key of authenticator-app secrets, the key
+that typed logins are stored under, and how long security records are kept."""
 from __future__ import annotations
 
 from pydantic import Field
@@ -18,8 +19,15 @@ class AuthSettings(ServiceSettings):
     sms_max_sends: int = Field(4, alias="SMS_MAX_SENDS", ge=1)
     reset_link_minutes: int = Field(60, alias="RESET_LINK_MINUTES", ge=5)
     totp_encryption_key: Key32 | None = secret("TOTP_ENCRYPTION_KEY")
+    auth_secret_key: Key32 | None = secret("AUTH_SECRET_KEY")
+    security_retention_days: int = Field(365, alias="SECURITY_RETENTION_DAYS", ge=1)
 
     def require_totp_key(self) -> bytes:
         """The key that encrypts authenticator-app secrets (development: one generated in DATA_DIR)."""
         return decode_key(self.secret_or_dev("TOTP_ENCRYPTION_KEY", self.totp_encryption_key,
                                              dev_file="dev-totp-key", hint=KEY_HINT))
+
+    def require_auth_key(self) -> bytes:
+        """The key a login as typed is stored under (HMAC-SHA256; development: one generated in DATA_DIR)."""
+        return decode_key(self.secret_or_dev("AUTH_SECRET_KEY", self.auth_secret_key,
+                                             dev_file="dev-auth-secret-key", hint=KEY_HINT))

@@ -18,6 +18,7 @@ from shared.listing import check_limit, optional_text, parse_since
 
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(hours=1)
+SECRET_LIFETIME = timedelta(hours=24)  # a rendered initial password or reset link, sent or not
 
 
 def record(session: Session, *, kind: str, payload: dict, community_id: str, now: datetime) -> Delivery | None:
@@ -101,6 +102,22 @@ def mark_sent(delivery: Delivery, now: datetime) -> None:
     # The message may hold an initial password: it must not outlive the send.
     delivery.body_text = None
     delivery.body_html = None
+
+
+def wipe_stale_secrets(session: Session, now: datetime) -> int:
+    """Wipe the rendered message of every delivery that carries a secret (an initial password,
+    a reset link) and was recorded more than SECRET_LIFETIME ago, even when it was never sent:
+    a secret must not lie in the store for long.  A delivery still pending is prepared afresh
+    when it is next tried (auth then issues a new password; a reset link has expired).
+    A delivery under a sender's lease is left to that sender.  The caller commits."""
+    return session.execute(
+        update(Delivery)
+        .where(Delivery.carries_credentials.is_(True), Delivery.body_text.is_not(None),
+               Delivery.created_at < now - SECRET_LIFETIME,
+               or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+        .values(body_text=None, body_html=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def postpone(delivery: Delivery, now: datetime, error: str, base_seconds: float) -> None:

@@ -64,6 +64,14 @@ class NotifyService:
     def relay_outbox(self):
         outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
+    @timer(interval=600)
+    def wipe_stale_secrets(self):
+        """Initial passwords and reset links do not outlive 24 hours in the store, sent or not."""
+        wiped = deliveries.wipe_stale_secrets(self.db, self.clock.now())
+        self.db.commit()
+        if wiped:
+            log.info("wiped the secrets of %d delivery(ies) older than 24 hours", wiped)
+
     @rpc
     def get_delivery_status(self, event_id):
         rows = self.db.scalars(select(Delivery).where(Delivery.event_id == event_id))
