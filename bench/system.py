@@ -45,6 +45,7 @@ class BenchSystem:
             "INGEST_API_KEYS": INGEST_KEY,
             "TOTP_ENCRYPTION_KEY": secrets.token_urlsafe(32),  # production settings: no dev secrets
             "CSRF_SECRET": secrets.token_urlsafe(32),
+            "AUTH_SECRET_KEY": secrets.token_urlsafe(32),
             "SMTP_PORT": str(self.mail.port),
             "SMS_GATEWAY_URL": self.sms.url,
             **{f"DATABASE_URL_{service.upper()}": url for service, url in database_urls.items()},

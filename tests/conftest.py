@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 
 from tests.support import blobstores, databases, sinks  # noqa: E402
 
-from tests.support.system import CSRF_SECRET, INGEST_KEY, TOTP_KEY  # noqa: E402
+from tests.support.system import AUTH_SECRET_KEY, CSRF_SECRET, INGEST_KEY, TOTP_KEY  # noqa: E402
 
 
 def pytest_configure(config):
@@ -83,6 +83,7 @@ def service_config(rabbit_config, database_urls, tmp_path, mail_sink, blob_store
         "INGEST_API_KEYS": INGEST_KEY,
         "CSRF_SECRET": CSRF_SECRET,
         "TOTP_ENCRYPTION_KEY": TOTP_KEY,
+        "AUTH_SECRET_KEY": AUTH_SECRET_KEY,
         "RPC_TIMEOUT_SECONDS": 5,
         "DELIVERY_RETRY_SECONDS": 0.2,
     }

@@ -52,7 +52,7 @@ def system_environment(amqp_uri: str, data_dir: Path) -> dict:
         "SMS_GATEWAY_URL": f"http://127.0.0.1:{free_port()}/messages",
     }
     for name in ("INGEST_API_KEYS", "ENERGIEPOST_INGEST_KEY", "ENERGIEPOST_ENV", "ENERGIEPOST_API_URL",
-                 "TOTP_ENCRYPTION_KEY"):
+                 "TOTP_ENCRYPTION_KEY", "AUTH_SECRET_KEY"):
         env.pop(name, None)
     return env
 

@@ -13,6 +13,7 @@ from tests.support.blobstores import contents
 INGEST_KEY = "test-ingest-key-0123456789abcdef"
 CSRF_SECRET = "test-csrf-secret-0123456789abcdef0123456789"
 TOTP_KEY = "dGVzdC10b3RwLWtleS0zMi1ieXRlcy1vZi1kYXRhISE"  # base64 of 32 bytes: encrypts authenticator secrets
+AUTH_SECRET_KEY = "dGVzdC1hdXRoLXNlY3JldC1rZXktb2YtMzItYnl0ZXM"  # base64 of 32 bytes: typed logins are keyed
 
 
 def rpc(config, service: str, method: str, **kwargs):

@@ -8,7 +8,8 @@ from services.gateway.settings import GatewaySettings
 from shared.settings import PROJECT_ROOT
 
 SECRETS = {"RABBITMQ_PASSWORD": "x" * 24, "POSTGRES_PASSWORD": "x" * 24, "MINIO_ROOT_PASSWORD": "x" * 24,
-           "INGEST_API_KEYS": "k" * 32, "CSRF_SECRET": "c" * 32, "TOTP_ENCRYPTION_KEY": "t" * 43}
+           "INGEST_API_KEYS": "k" * 32, "CSRF_SECRET": "c" * 32, "TOTP_ENCRYPTION_KEY": "t" * 43,
+           "AUTH_SECRET_KEY": "a" * 43}
 
 
 def config(env):
