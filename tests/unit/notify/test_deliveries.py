@@ -58,3 +58,26 @@ def test_sent_postponed_and_given_back_deliveries(session):
     session.commit()
     assert [d.id for d in deliveries.claim_due(session, NOW, 10)] == [back.id]
     assert [d.id for d in deliveries.claim_due(session, NOW + timedelta(seconds=31), 10)] == [later.id]
+
+
+def prepared(session, minutes_ago, *, secret=True, leased_until=None) -> Delivery:
+    """A delivery whose message was rendered (with an initial password when ``secret``)."""
+    delivery = record(session, minutes_ago)
+    delivery.body_text, delivery.body_html = "Wachtwoord: k7qm-t3xa-9pwd-hv2e", "<p>k7qm-t3xa-9pwd-hv2e</p>"
+    delivery.carries_credentials, delivery.lease_until = secret, leased_until
+    session.commit()
+    return delivery
+
+
+def test_secrets_older_than_24_hours_are_wiped_even_when_never_sent(session):
+    day = 24 * 60
+    stale = prepared(session, day + 1)  # pending, retried for a day: never accepted
+    fresh = prepared(session, day - 10)
+    no_secret = prepared(session, day + 1, secret=False)  # a reminder: nothing secret in it
+    being_sent = prepared(session, day + 1, leased_until=NOW + timedelta(minutes=1))
+    assert deliveries.wipe_stale_secrets(session, NOW) == 1
+    session.commit()
+    session.expire_all()
+    assert (stale.body_text, stale.body_html, stale.status) == (None, None, "pending")  # prepared afresh when tried
+    assert fresh.body_text and no_secret.body_text and being_sent.body_text
+    assert deliveries.wipe_stale_secrets(session, NOW + timedelta(minutes=2)) == 1  # the lease ran out
