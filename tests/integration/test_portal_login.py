@@ -3,6 +3,7 @@ the e-mail link, the initial password, the SMS code, cookies, CSRF, security hea
 the forgotten password, contact changes and what ends up in the logs."""
 import logging
 import re
+import statistics
 import time
 from urllib.parse import quote_plus, urlsplit
 
@@ -14,7 +15,7 @@ from services.gateway.portal import FORGOT_ANSWER
 from shared.errors import AuthenticationFailed
 from tests.support.portal import (  # noqa: F401  (portal is a fixture)
     ATTEMPT_COOKIE, OWN_PASSWORD, SESSION_COOKIE, code_in, csrf_token_in, error_text, info_text, location_path,
-    next_sms, portal, set_cookie, set_cookie_headers, timed, without_csrf,
+    next_sms, portal, set_cookie, set_cookie_headers, without_csrf,
 )
 from tests.support.sinks import links_in, plain_text
 from tests.support.system import rpc
@@ -46,13 +47,20 @@ def test_mail_link_opens_login_and_unknown_login_looks_like_wrong_password(porta
     def wrong():
         return client.post("/login", {"login": "beheer@example.be", "password": "een-wachtwoord-123"})
 
-    answers = [unknown(), wrong()]
-    assert [a.status_code for a in answers] == [401, 401]
-    assert error_text(answers[0].text) == error_text(answers[1].text) == WRONG_LOGIN
+    # Four of each, alternating which goes first, compared by their medians: a slow moment of a
+    # loaded machine hits one answer, not one kind.  (Eight failures: under the address limit.)
+    times = {unknown: [], wrong: []}
+    answers = []
+    for first, second in [(unknown, wrong), (wrong, unknown)] * 2:
+        for kind in (first, second):
+            started = time.perf_counter()
+            answers.append((kind, kind()))
+            times[kind].append(time.perf_counter() - started)
+    assert [a.status_code for _, a in answers] == [401] * 8
+    assert {error_text(a.text) for _, a in answers} == {WRONG_LOGIN}
     assert client.cookie(ATTEMPT_COOKIE) is None and client.session_token is None
-
-    unknown_time, wrong_time = timed(unknown), timed(wrong)
-    assert 0.5 <= unknown_time / wrong_time <= 2, (unknown_time, wrong_time)
+    unknown_time, wrong_time = statistics.median(times[unknown]), statistics.median(times[wrong])
+    assert 0.5 <= unknown_time / wrong_time <= 2, times
 
 
 # --- 2. initial password, own password, SMS code ----------------------------------------------
