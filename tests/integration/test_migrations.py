@@ -58,3 +58,28 @@ def test_live_files_move_to_the_local_midnight_of_the_expiry_rule(database_urls,
     assert moved["f0"] == expiry_moment(published[0], 30) == datetime(2026, 12, 11, 23, 0, tzinfo=timezone.utc)
     assert moved["f1"] == expiry_moment(published[1], 30) == datetime(2026, 11, 7, 23, 0, tzinfo=timezone.utc)
     assert moved["f2"] == published[0] + timedelta(days=30)  # a tombstone keeps its history
+
+
+def test_typed_logins_stored_as_a_bare_sha256_go_with_the_keyed_hashes(database_urls, open_session):
+    """auth 0004: counted failures per typed login (a bare SHA-256, not re-keyable without the key)
+    are removed, per-address ones kept; the audit trail's bare-hash names of unknown logins are
+    replaced by a marker."""
+    url = database_urls["auth"]
+    command.downgrade(alembic_config("auth", url), "0003")
+    at = datetime(2026, 11, 26, 9, 0)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO login_failures (scope, key, at) VALUES "
+                                    "('account', :bare, :at), ('address', '198.51.100.7', :at)"),
+                               {"bare": "ab" * 32, "at": at})
+            connection.execute(text("INSERT INTO audit_events (at, kind, detail) VALUES "
+                                    "(:at, 'login_failed', 'unknown login #abababababab'), (:at, 'logout', 'by hand')"),
+                               {"at": at})
+    finally:
+        engine.dispose()
+    upgrade("auth", url)
+    session = open_session("auth")
+    assert session.execute(text("SELECT scope, key FROM login_failures")).all() == [("address", "198.51.100.7")]
+    assert sorted(session.execute(text("SELECT detail FROM audit_events")).scalars()) == [
+        "by hand", "unknown login (unkeyed hash removed)"]

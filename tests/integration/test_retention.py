@@ -119,3 +119,26 @@ def test_a_run_that_finds_another_under_way_is_fired_again_and_done_once_the_lea
     assert wait_until(deleted, timeout=15, message="the file to be deleted").deleted_reason == "retention"
     (run,) = files.query(RetentionRun).all()
     assert run.run_date.isoformat() == in_days(31) and run.completed_at is not None and run.deleted == 1
+
+
+def test_the_daily_run_purges_auth_security_records_older_than_the_retention(
+        runner_factory, service_config, open_session):
+    """files fires ``retention_due``; auth handles it too: its audit trail, failures and sessions
+    older than SECURITY_RETENTION_DAYS go, newer ones stay."""
+    from services.auth.models import AuditEvent, LoginFailure
+
+    config = {**service_config, "SECURITY_RETENTION_DAYS": 30}
+    runner_factory(config, AuthService, FilesService).start()
+    now = datetime.now(LOCAL_ZONE)
+    session = open_session("auth")
+    session.add_all([AuditEvent(at=now - timedelta(days=31), kind="login_failed", detail="old"),
+                     AuditEvent(at=now - timedelta(days=29), kind="login_failed", detail="recent"),
+                     LoginFailure(scope="address", key="198.51.100.7", at=now - timedelta(days=31))])
+    session.commit()
+
+    rpc(config, "files", "fire_retention")
+
+    def purged():
+        session.rollback()
+        return [row.detail for row in session.query(AuditEvent)] == ["recent"] and not session.query(LoginFailure).all()
+    wait_until(purged, timeout=15, message="auth to purge its old security records")

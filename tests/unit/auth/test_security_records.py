@@ -3,7 +3,6 @@ AUTH_SECRET_KEY), "Wachtwoord vergeten?" queued and answered alike for every log
 everything older than SECURITY_RETENTION_DAYS purged by the daily retention run."""
 import hashlib
 import hmac
-import uuid
 from datetime import timedelta
 
 import pytest
