@@ -61,11 +61,11 @@ def test_live_files_move_to_the_local_midnight_of_the_expiry_rule(database_urls,
 
 
 def test_typed_logins_stored_as_a_bare_sha256_go_with_the_keyed_hashes(database_urls, open_session):
-    """auth 0004: counted failures per typed login (a bare SHA-256, not re-keyable without the key)
+    """auth 0005: counted failures per typed login (a bare SHA-256, not re-keyable without the key)
     are removed, per-address ones kept; the audit trail's bare-hash names of unknown logins are
     replaced by a marker."""
     url = database_urls["auth"]
-    command.downgrade(alembic_config("auth", url), "0003")
+    command.downgrade(alembic_config("auth", url), "0004")
     at = datetime(2026, 11, 26, 9, 0)
     engine = make_engine(url)
     try:

@@ -6,8 +6,8 @@ short window, so they go (the per-address counters stay).  The audit trail's
 "unknown login #<sha256 prefix>" names are replaced by a marker: a bare hash of an
 e-mail address is reversible by anyone with a list of addresses.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 from typing import Sequence, Union
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import shared.db
 
 
-revision: str = '0004'
-down_revision: Union[str, Sequence[str], None] = '0003'
+revision: str = '0005'
+down_revision: Union[str, Sequence[str], None] = '0004'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
