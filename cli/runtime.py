@@ -64,12 +64,12 @@ def ingest_key() -> str:
         raise CliError(str(exc), USAGE) from None
 
 
-def rpc(service: str, method: str, **kwargs):
-    """Call ``service.method`` with the RPC deadline; every way it can fail becomes a
-    ``DomainError`` or a ``CliError`` (never a traceback)."""
+def rpc(service: str, method: str, *, timeout: float | None = None, **kwargs):
+    """Call ``service.method`` with the RPC deadline (or a shorter ``timeout``); every way it
+    can fail becomes a ``DomainError`` or a ``CliError`` (never a traceback)."""
     uri = mask_password(settings().amqp_uri)
     try:
-        with RpcClient(settings().amqp_uri, timeout=settings().rpc_timeout) as client:
+        with RpcClient(settings().amqp_uri, timeout=timeout or settings().rpc_timeout) as client:
             return client.call(service, method, **kwargs)
     except (ConnectionError, OSError, OperationalError) as exc:
         raise CliError(f"cannot reach RabbitMQ at {uri} ({exc}); is the system running?", UNAVAILABLE) from None

@@ -235,6 +235,12 @@ class FileBlobStore(BlobStore):
     def exists(self, key: str) -> bool:
         return is_key(key) and self._path(key).is_file()
 
+    def check(self) -> None:
+        """Raise unless blobs can be written here (the health check)."""
+        for directory in ("tmp", "staged", "objects"):
+            if not os.access(self.root / directory, os.W_OK | os.X_OK):
+                raise PermissionError(f"cannot write to {directory}/ of the blob store")
+
     def delete(self, key: str) -> None:
         """Remove a published blob; removing one that is not there is not an error."""
         self._path(key).unlink(missing_ok=True)

@@ -136,6 +136,10 @@ class S3BlobStore(BlobStore):
     def writer(self, max_bytes: int | None = None) -> BlobWriter:
         return _S3Writer(self, max_bytes)
 
+    def check(self) -> None:
+        """Raise unless the bucket answers with these credentials (the health check)."""
+        self.client.head_bucket(Bucket=self.bucket)
+
     def open(self, key: str, *, staged: bool = False):
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self.name(key, staged=staged))["Body"]

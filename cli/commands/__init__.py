@@ -2,7 +2,7 @@
 Their order here is the order of ``energiepost --help``."""
 import importlib
 
-MODULES = ("community", "publish", "files", "deliveries", "audit", "retention")
+MODULES = ("community", "publish", "files", "deliveries", "audit", "retention", "health")
 
 
 def load() -> None:

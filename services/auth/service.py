@@ -16,6 +16,7 @@ from shared import contract, outbox
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
+from shared.health import broker_answered, database_check, run_checks
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ class AuthService:
     settings = Settings(AuthSettings)
     secrets = Secrets()
     dispatch = EventDispatcher(mandatory=True)
+
+    @rpc
+    def health(self):
+        """What ``energiepost health auth`` (the compose healthcheck) asks."""
+        return run_checks(self.name, {"broker": broker_answered, "database": database_check(self.db)})
 
     # --- the operator's helpdesk --------------------------------------------------------
 

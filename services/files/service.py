@@ -18,6 +18,7 @@ from shared.blobs import Blobs
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
+from shared.health import blob_store_check, broker_answered, database_check, run_checks
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -34,6 +35,12 @@ class FilesService:
     settings = Settings(FilesSettings)
     auth = DeadlineRpcProxy("auth")
     dispatch = EventDispatcher(mandatory=True)
+
+    @rpc
+    def health(self):
+        """What ``energiepost health files`` (the compose healthcheck) and the gateway's /readyz ask."""
+        return run_checks(self.name, {"broker": broker_answered, "database": database_check(self.db),
+                                      "blob_store": blob_store_check(self.blobs)})
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def publish_file(self, community_id, blob_key, name, size, sha256, kind="periodic", shared_by=None,

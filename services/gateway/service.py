@@ -2,6 +2,7 @@
 import mimetypes
 from pathlib import Path
 
+from nameko.rpc import rpc
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
@@ -13,12 +14,15 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.web import http, json_response
 from shared.blobs import Blobs
 from shared.errors import NotFound
+from shared.health import OK, answer_check, blob_store_check, broker_answered, broker_check, run_checks
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
 # files re-reads the staged blob to verify it, then adopts it (on S3 a server-side copy):
 # allow for a 2 GiB file on a slow disk or store.
 PUBLISH_TIMEOUT_SECONDS = 300
+# /readyz waits this long for the broker and for each round trip (a probe must answer quickly).
+READY_TIMEOUT_SECONDS = 3
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {path.name for path in STATIC.iterdir()}
 
@@ -33,6 +37,8 @@ class GatewayService:
     auth = DeadlineRpcProxy("auth")
     files = DeadlineRpcProxy("files")
     files_publish = DeadlineRpcProxy("files", timeout=PUBLISH_TIMEOUT_SECONDS)
+    auth_probe = DeadlineRpcProxy("auth", timeout=READY_TIMEOUT_SECONDS)
+    files_probe = DeadlineRpcProxy("files", timeout=READY_TIMEOUT_SECONDS)
 
     def _portal(self, request):
         return Portal(request, settings=self.settings, csrf=self.csrf, auth=self.auth, files=self.files,
@@ -167,7 +173,22 @@ class GatewayService:
 
     # --- upstream systems -----------------------------------------------------------------
 
-    # /healthz is answered by the WSGI app itself, without a worker (services.gateway.web)
+    # /healthz (liveness) is answered by the WSGI app itself, without a worker (services.gateway.web)
+
+    @http("GET", "/readyz")
+    def readyz(self, request):
+        """Readiness: the broker answers, and auth and files answer their health RPC with ok."""
+        answer = run_checks(self.name, {
+            "broker": broker_check(self.settings.amqp_uri, READY_TIMEOUT_SECONDS),
+            "auth": answer_check(self.auth_probe.health),
+            "files": answer_check(self.files_probe.health),
+        })
+        return json_response(answer, 200 if answer["status"] == OK else 503)
+
+    @rpc
+    def health(self):
+        """What ``energiepost health gateway`` (the compose healthcheck) asks."""
+        return run_checks(self.name, {"broker": broker_answered, "blob_store": blob_store_check(self.blobs)})
 
     @http("GET", "/api/v1/openapi.json")
     def openapi_document(self, request):

@@ -14,6 +14,7 @@ from shared import contract, outbox
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS, NotFound
+from shared.health import broker_answered, database_check, run_checks
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -71,6 +72,11 @@ class NotifyService:
         self.db.commit()
         if wiped:
             log.info("wiped the secrets of %d delivery(ies) older than 24 hours", wiped)
+
+    @rpc
+    def health(self):
+        """What ``energiepost health notify`` (the compose healthcheck) asks."""
+        return run_checks(self.name, {"broker": broker_answered, "database": database_check(self.db)})
 
     @rpc
     def get_delivery_status(self, event_id):
