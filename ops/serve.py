@@ -2,8 +2,12 @@
 
 Its settings are checked first, against the same values its container will see
 (``config.yaml`` over the environment): a bad or missing value ends the start with one
-line per problem and exit status 2, before anything connects.  Then it is
-``nameko run --config config.yaml services.<name>.service``.
+line per problem and exit status 2, before anything connects.  In production that
+includes every required secret that is missing and a PUBLIC_BASE_URL that is not
+https://.  Then it is ``nameko run --config config.yaml services.<name>.service``.
+
+``AMQP_URI_FILE`` (a compose secret: the URI holds the broker password) is read here and
+handed to nameko as ``AMQP_URI``, since nameko's own config.yaml reads the variable.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import os
 import sys
 import warnings
 from collections import ChainMap
+from pathlib import Path
 
 import yaml
 
@@ -27,8 +32,26 @@ with warnings.catch_warnings():  # nameko 2.14's command line imports the deprec
     from nameko.cli.main import setup_yaml_parser
 
 
+def amqp_uri_from_file(environ=os.environ) -> str | None:
+    """``AMQP_URI`` from ``AMQP_URI_FILE`` for nameko's config.yaml; a problem, or None."""
+    path = environ.get("AMQP_URI_FILE", "").strip()
+    if not path:
+        return None
+    if environ.get("AMQP_URI", "").strip():
+        return "AMQP_URI: set either AMQP_URI or AMQP_URI_FILE, not both"
+    try:
+        environ["AMQP_URI"] = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        return f"AMQP_URI_FILE: cannot read {path} ({exc.strerror})"
+    del environ["AMQP_URI_FILE"]
+    return None
+
+
 def problems(service: str) -> list[str]:
     """What is wrong with the service's settings (nothing: an empty list)."""
+    problem = amqp_uri_from_file()
+    if problem:
+        return [problem]
     setup_yaml_parser()
     with open(CONFIG) as handle:
         config = yaml.safe_load(handle)
@@ -36,10 +59,10 @@ def problems(service: str) -> list[str]:
     service_cls = next(value for value in vars(module).values()
                        if isinstance(value, type) and getattr(value, "name", None) == service)
     try:
-        declared_settings_class(service_cls).load(ChainMap(config, os.environ))
+        settings = declared_settings_class(service_cls).load(ChainMap(config, os.environ))
     except ConfigurationError as exc:
         return str(exc).splitlines()
-    return []
+    return settings.production_problems()
 
 
 def main(argv: list[str]) -> int:

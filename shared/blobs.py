@@ -289,6 +289,13 @@ class BlobStoreSettings(CommonSettings):
     s3_secret_access_key: str | None = secret("S3_SECRET_ACCESS_KEY")
     incoming_prefix: Annotated[str, AfterValidator(_incoming_prefix)] = Field("incoming", alias="INCOMING_PREFIX")
 
+    def missing_secrets(self) -> list[str]:
+        missing = super().missing_secrets()
+        if urlsplit(self.blob_store).scheme == "s3":
+            missing += [name for name, value in (("S3_ACCESS_KEY_ID", self.s3_access_key_id),
+                                                 ("S3_SECRET_ACCESS_KEY", self.s3_secret_access_key)) if not value]
+        return missing
+
     @model_validator(mode="before")
     @classmethod
     def _blobs_in_data_dir(cls, values):

@@ -141,9 +141,20 @@ def decode_key(text: str) -> bytes:
     return _key32(text)
 
 
-def secret(alias: str, default=None, **constraints):
-    """A field holding a secret: never echoed in an error message, left out of ``repr``."""
-    return Field(default, alias=alias, repr=False, json_schema_extra={"secret": True}, **constraints)
+def secret(alias: str, default=None, *, required_in_production: bool = False, **constraints):
+    """A field holding a secret: never echoed in an error message, left out of ``repr``.
+    ``required_in_production``: a production start without it is refused (``missing_secrets``)."""
+    return Field(default, alias=alias, repr=False, **constraints,
+                 json_schema_extra={"secret": True, "required_in_production": required_in_production})
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -165,6 +176,17 @@ class SettingsBase(BaseModel):
                               arbitrary_types_allowed=True)
 
     retired: ClassVar = {}  # variable -> why it no longer works (what replaced it)
+
+    @classmethod
+    def required_secrets(cls) -> tuple[str, ...]:
+        """The secrets (variables) a production start needs."""
+        return tuple(field.alias for field in cls.model_fields.values()
+                     if (field.json_schema_extra or {}).get("required_in_production"))
+
+    def missing_secrets(self) -> list[str]:
+        """The required secrets that are not set (their variables)."""
+        given = {field.alias: getattr(self, name) for name, field in type(self).model_fields.items()}
+        return [alias for alias in self.required_secrets() if not given[alias]]
 
     @classmethod
     def load(cls, source: Mapping[str, Any] | None = None):
@@ -245,6 +267,19 @@ class CommonSettings(SettingsBase):
     @property
     def is_development(self) -> bool:
         return self.environment == DEVELOPMENT
+
+    def production_problems(self) -> list[str]:
+        """Why this may not start in production (nothing in development): one line per missing secret,
+        and a PUBLIC_BASE_URL that is not https:// (plain http only on a loopback address)."""
+        if self.is_development:
+            return []
+        problems = [f"{name} is not set (required in production; or {name}_FILE naming a file that holds it)"
+                    for name in self.missing_secrets()]
+        url = getattr(self, "public_base_url", None)
+        if url and not url.startswith("https://") and not _is_loopback(urlsplit(url).hostname):
+            problems.append(f"PUBLIC_BASE_URL must be an https:// URL in production (the TLS edge's address; "
+                            f"plain http only on a loopback address), not {url!r}")
+        return problems
 
     def secret_or_dev(self, name: str, value, *, dev_file: str, hint: str):
         """A secret's configured value; in development one generated once in DATA_DIR/dev_file;

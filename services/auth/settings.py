@@ -18,8 +18,8 @@ class AuthSettings(ServiceSettings):
     sms_code_max_tries: int = Field(5, alias="SMS_CODE_MAX_TRIES", ge=1)
     sms_max_sends: int = Field(4, alias="SMS_MAX_SENDS", ge=1)
     reset_link_minutes: int = Field(60, alias="RESET_LINK_MINUTES", ge=5)
-    totp_encryption_key: Key32 | None = secret("TOTP_ENCRYPTION_KEY")
-    auth_secret_key: Key32 | None = secret("AUTH_SECRET_KEY")
+    totp_encryption_key: Key32 | None = secret("TOTP_ENCRYPTION_KEY", required_in_production=True)
+    auth_secret_key: Key32 | None = secret("AUTH_SECRET_KEY", required_in_production=True)
     security_retention_days: int = Field(365, alias="SECURITY_RETENTION_DAYS", ge=1)
 
     def require_totp_key(self) -> bytes:

@@ -15,11 +15,11 @@ class GatewaySettings(ServiceSettings, BlobStoreSettings):
     helpline: str = Field("078 35 35 34", alias="HELPLINE")
     retention_days: int = Field(30, alias="RETENTION_DAYS", ge=1)
     max_upload_bytes: int = Field(2 * 1024**3, alias="MAX_UPLOAD_BYTES", ge=1)
-    ingest_api_keys: ApiKeys = secret("INGEST_API_KEYS", ())
+    ingest_api_keys: ApiKeys = secret("INGEST_API_KEYS", (), required_in_production=True)
     trusted_proxies: Networks = Field((), alias="TRUSTED_PROXIES")
     portal_body_seconds: float = Field(10.0, alias="PORTAL_BODY_SECONDS", ge=0.1)
     request_idle_seconds: float = Field(60.0, alias="REQUEST_IDLE_SECONDS", ge=0.1)
-    csrf_secret: str | None = secret("CSRF_SECRET", min_length=32)
+    csrf_secret: str | None = secret("CSRF_SECRET", min_length=32, required_in_production=True)
 
     @property
     def uses_https(self) -> bool:

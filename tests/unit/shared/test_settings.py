@@ -216,3 +216,59 @@ def test_a_service_with_a_bad_setting_says_so_in_one_line_and_does_not_start(tmp
         "energiepost notify: invalid setting: DELIVERY_RETRY_SECONDS must be at least 0.1, not '0'",
         "energiepost notify: invalid setting: SMTP_PORT must be a whole number, not 'abc'",
     ]
+
+
+def serve(service, env, tmp_path):
+    return subprocess.run([sys.executable, "-m", "ops.serve", service], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), **env})
+
+
+def test_production_refuses_to_start_without_its_secrets_naming_each(tmp_path):
+    started = serve("gateway", {"PUBLIC_BASE_URL": "https://energiepost.example.be"}, tmp_path)
+    assert started.returncode == 2
+    assert started.stderr.splitlines() == [
+        f"energiepost gateway: invalid setting: {name} is not set (required in production; "
+        f"or {name}_FILE naming a file that holds it)" for name in ("INGEST_API_KEYS", "CSRF_SECRET")]
+    started = serve("auth", {}, tmp_path)
+    assert started.returncode == 2 and "TOTP_ENCRYPTION_KEY is not set" in started.stderr
+
+
+def test_production_refuses_a_public_base_url_that_is_not_https(tmp_path):
+    secrets_given = {"INGEST_API_KEYS": "k" * 32, "CSRF_SECRET": "c" * 32}
+    started = serve("gateway", {**secrets_given, "PUBLIC_BASE_URL": "http://energiepost.example.be"}, tmp_path)
+    assert started.returncode == 2
+    assert started.stderr == ("energiepost gateway: invalid setting: PUBLIC_BASE_URL must be an https:// URL in "
+                              "production (the TLS edge's address; plain http only on a loopback address), "
+                              "not 'http://energiepost.example.be'\n")
+    assert "PUBLIC_BASE_URL" in serve("notify", {"PUBLIC_BASE_URL": "http://10.0.0.5:8000"}, tmp_path).stderr
+
+
+def test_the_production_checks_do_not_apply_in_development_or_on_loopback():
+    from services.gateway.settings import GatewaySettings
+    from services.notify.settings import NotifySettings
+
+    assert GatewaySettings.load({"ENERGIEPOST_ENV": "development",
+                                 "PUBLIC_BASE_URL": "http://example.be"}).production_problems() == []
+    for url in ("http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000", "https://example.be"):
+        assert NotifySettings.load({"PUBLIC_BASE_URL": url}).production_problems() == []
+
+
+def test_required_secrets_are_declared_per_service():
+    from services.auth.settings import AuthSettings
+    from services.gateway.settings import GatewaySettings
+
+    assert AuthSettings.required_secrets() == ("TOTP_ENCRYPTION_KEY",)
+    assert GatewaySettings.required_secrets() == ("INGEST_API_KEYS", "CSRF_SECRET")
+    assert FilesSettings.required_secrets() == ()
+    on_s3 = FilesSettings.load({"BLOB_STORE": "s3://energiepost/blobs", "S3_ACCESS_KEY_ID": "energiepost"})
+    assert on_s3.missing_secrets() == ["S3_SECRET_ACCESS_KEY"]
+
+
+def test_the_broker_uri_may_come_from_a_file(tmp_path):
+    from ops.serve import amqp_uri_from_file
+
+    (tmp_path / "amqp_uri").write_text("amqp://energiepost:s3cr3t@rabbitmq:5672/energiepost\n")
+    environ = {"AMQP_URI_FILE": str(tmp_path / "amqp_uri")}
+    assert amqp_uri_from_file(environ) is None
+    assert environ == {"AMQP_URI": "amqp://energiepost:s3cr3t@rabbitmq:5672/energiepost"}
+    assert amqp_uri_from_file({"AMQP_URI_FILE": str(tmp_path / "none")}).startswith("AMQP_URI_FILE: cannot read")
