@@ -93,3 +93,17 @@ def test_ipv6_addresses_are_passed_on_exactly_and_ipv4_mapped_ones_as_ipv4():
     assert client_ip(request("fd00::5", "2001:db8:1:2:3:4:5:6"), proxies) == "2001:db8:1:2:3:4:5:6"
     assert client_ip(request("fd00::5", "2001:DB8::0:1"), proxies) == "2001:db8::1"
     assert client_ip(request("::ffff:203.0.113.9"), settings()) == "203.0.113.9"
+
+
+# --- cookies: Secure with the __Host- prefix over https -----------------------------------------
+
+def test_cookies_over_https_are_secure_host_only_cookies():
+    from werkzeug.wrappers import Response
+
+    from services.gateway.pages import set_cookie
+
+    for url, header in (("https://energiepost.example.be", "__Host-session=v; Secure; HttpOnly; Path=/; SameSite=Lax"),
+                        ("http://127.0.0.1:8000", "ep_session=v; HttpOnly; Path=/; SameSite=Lax")):
+        response = Response()
+        set_cookie(response, "session", "v", GatewaySettings.load({"PUBLIC_BASE_URL": url}))
+        assert response.headers["Set-Cookie"] == header
