@@ -1,0 +1,106 @@
+"""Make the compose stack's secrets: ``make secrets`` (``python -m ops.make_secrets [DIR]``).
+
+One file per secret under ``deploy/secrets/`` (the directory readable by its owner only; the
+files readable by the containers' unprivileged users, which see only the ones compose mounts
+for them).  A file that exists is kept, so running it again changes nothing; delete one to
+make it anew (and restart what uses it).  Passwords are hex: safe inside the URLs built here.
+
+| file | what |
+| --- | --- |
+| `postgres_password` | PostgreSQL's superuser (only the `postgres` container reads it) |
+| `database_url_auth`, `_files`, `_notify` | each service's own database user and database |
+| `rabbitmq_admin_password` | the broker's `admin` (management UI on 127.0.0.1:15672; not used by the application) |
+| `amqp_uri` | the application's broker user `energiepost` on its vhost `energiepost` |
+| `rabbitmq_definitions.json` | users (salted SHA-256 hashes, never the passwords), vhost, permissions: loaded at boot |
+| `s3_access_key_id`, `s3_secret_access_key`, `seaweedfs_s3.json` | the blob store's key (`files`, `gateway`) and the S3 server's identities |
+| `ingest_api_keys`, `csrf_secret`, `totp_encryption_key`, `auth_secret_key` | gateway and auth keys (the CLI uses the ingest key) |
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from shared.settings import PROJECT_ROOT
+
+DEFAULT_DIR = PROJECT_ROOT / "deploy" / "secrets"
+BUCKET = "energiepost"
+VHOST = "energiepost"
+DATABASES = ("auth", "files", "notify")
+
+
+def rabbitmq_hash(password: str, salt: bytes | None = None) -> str:
+    """RabbitMQ's ``rabbit_password_hashing_sha256``: base64(salt + sha256(salt + password))."""
+    salt = salt if salt is not None else secrets.token_bytes(4)
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def _password() -> str:
+    return secrets.token_hex(24)
+
+
+def _write(directory: Path, name: str, make) -> str:
+    path = directory / name
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    os.chmod(path, 0o644)  # whatever the umask: the containers' users must read it
+    print(f"made {path.relative_to(directory.parent) if directory.parent in path.parents else path}")
+    return value
+
+
+def make_secrets(directory: Path = DEFAULT_DIR) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    _write(directory, "postgres_password", _password)
+    for name in DATABASES:
+        _write(directory, f"database_url_{name}",
+               lambda name=name: f"postgresql://energiepost_{name}:{_password()}@postgres:5432/{name}")
+    admin = _write(directory, "rabbitmq_admin_password", _password)
+    app_password = _password()
+    amqp_uri = _write(directory, "amqp_uri", lambda: f"amqp://energiepost:{app_password}@rabbitmq:5672/{VHOST}")
+    app_password = amqp_uri.split("://energiepost:", 1)[1].split("@", 1)[0]
+    _write(directory, "rabbitmq_definitions.json", lambda: json.dumps(rabbitmq_definitions(app_password, admin),
+                                                                      indent=2))
+    key_id = _write(directory, "s3_access_key_id", lambda: "energiepost-" + secrets.token_hex(8))
+    secret_key = _write(directory, "s3_secret_access_key", lambda: secrets.token_hex(32))
+    _write(directory, "seaweedfs_s3.json", lambda: json.dumps(seaweedfs_identities(key_id, secret_key), indent=2))
+    _write(directory, "ingest_api_keys", lambda: secrets.token_urlsafe(32))
+    _write(directory, "csrf_secret", lambda: secrets.token_urlsafe(32))
+    _write(directory, "totp_encryption_key", lambda: secrets.token_urlsafe(32))
+    _write(directory, "auth_secret_key", lambda: secrets.token_urlsafe(32))
+
+
+def rabbitmq_definitions(app_password: str, admin_password: str) -> dict:
+    """The application's user and vhost, and an administrator for the operator: the application
+    may configure, write and read only in its own vhost (it declares its queues and exchanges)."""
+    everything = {"configure": ".*", "write": ".*", "read": ".*"}
+    return {
+        "users": [
+            {"name": "energiepost", "password_hash": rabbitmq_hash(app_password),
+             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []},
+            {"name": "admin", "password_hash": rabbitmq_hash(admin_password),
+             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"]},
+        ],
+        "vhosts": [{"name": VHOST}],
+        "permissions": [{"user": "energiepost", "vhost": VHOST, **everything},
+                        {"user": "admin", "vhost": VHOST, **everything}],
+    }
+
+
+def seaweedfs_identities(key_id: str, secret_key: str) -> dict:
+    """SeaweedFS's S3 identities: the application reads, writes and lists its bucket only."""
+    actions = [f"{action}:{BUCKET}" for action in ("Read", "Write", "List", "Tagging")]
+    return {"identities": [{"name": "energiepost", "credentials": [{"accessKey": key_id, "secretKey": secret_key}],
+                            "actions": actions}]}
+
+
+if __name__ == "__main__":
+    make_secrets(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR)
