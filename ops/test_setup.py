@@ -3,7 +3,8 @@
 - RabbitMQ's management API (the tests make a vhost per test through it): the
   plugin is enabled when it is off.
 - PostgreSQL must answer (the suite runs once against it).
-- Chromium for the browser tests and docker-compose to validate compose.yaml:
+- Chromium for the browser tests, docker-compose to validate compose.yaml and nginx to run the
+  compose edge's configuration in front of a gateway:
   Debian's packages, installed when missing (Playwright drives the system
   Chromium; it never downloads a browser of its own).
 """
@@ -55,7 +56,8 @@ def ensure_postgres() -> None:
         )
 
 
-DEBIAN_PACKAGES = {"/usr/bin/chromium": "chromium", "/usr/bin/docker-compose": "docker-compose"}
+DEBIAN_PACKAGES = {"/usr/bin/chromium": "chromium", "/usr/bin/docker-compose": "docker-compose",
+                   "/usr/sbin/nginx": "nginx"}
 
 
 def ensure_debian_packages(packages: dict[str, str] = DEBIAN_PACKAGES, purpose: str = "test setup") -> None:
