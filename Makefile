@@ -29,7 +29,7 @@ test-postgres: $(STAMP)
 	TEST_DATABASE=postgresql $(BIN)/python -m pytest tests/unit tests/integration
 
 test-e2e: $(STAMP)
-	$(BIN)/python -m pytest tests/e2e
+	$(BIN)/python -m pytest -rs tests/e2e
 
 # Own pytest root: Playwright must not run in the eventlet-patched process of the other suites.
 test-browser: $(STAMP)
