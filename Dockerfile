@@ -19,8 +19,7 @@ COPY cli ./cli
 COPY ops ./ops
 # Editable, as `make install` does: the code stays in /app (config.yaml beside it), the venv only
 # points there and provides the `energiepost` command. Both paths are the same in the final stage.
-RUN /opt/venv/bin/pip install --no-deps --no-build-isolation -e . \
- && rm -rf build ./*.egg-info
+RUN /opt/venv/bin/pip install --no-deps --no-build-isolation -e .
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \
