@@ -154,6 +154,8 @@ def test_the_cli_service_reaches_the_broker_and_the_gateway(services, secrets_di
     settings = CliSettings.load(settings_environment(cli, secrets_dir))
     assert settings.amqp_uri.startswith("amqp://energiepost:") and settings.amqp_uri.endswith("/energiepost")
     assert settings.api_url == "http://gateway:8000" and settings.require_ingest_key()
+    for name in SERVICES:  # each healthcheck runs the CLI with its service's environment
+        assert CliSettings.load(settings_environment(services[name], secrets_dir)).amqp_uri.endswith("/energiepost")
 
 
 def test_the_image_is_multi_stage_non_root_and_without_tests():
