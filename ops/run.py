@@ -22,7 +22,7 @@ from shared.settings import PROJECT_ROOT, mask_password
 # nameko 2.14's command line imports pkg_resources and eventlet, both of which
 # print a deprecation banner at every start; the services work the same.
 QUIET_NAMEKO = "ignore::UserWarning:nameko.cli.main,ignore::Warning:nameko.cli.commands"
-HOW_TO_START_RABBITMQ = "start it with `rabbitmq-server -detached` (or `docker run -d -p 5672:5672 rabbitmq:3`)"
+HOW_TO_START_RABBITMQ = "start it with `rabbitmq-server -detached` (or `docker run -d -p 5672:5672 rabbitmq:4.3.1`)"
 
 
 def broker_problem(amqp_uri: str) -> str | None:
