@@ -78,6 +78,34 @@ def make_secrets(directory: Path = DEFAULT_DIR) -> None:
     _write(directory, "auth_secret_key", lambda: secrets.token_urlsafe(32))
 
 
+def _names(*patterns: str) -> str:
+    return "^(" + "|".join(patterns) + ")$"
+
+
+def _own(service: str) -> list[str]:
+    return ["nameko-rpc", f"rpc-{service}", rf"rpc\.reply-{service}-.*"]
+
+
+_NOTIFY_QUEUES = r"evt-(files|auth)-[a-z_]+--notify\..*"
+_RETENTION_QUEUE = r"evt-files-retention_due--files\..*"
+# What each broker user needs (RabbitMQ: configure = declare, write = publish or bind a queue,
+# read = consume or bind from an exchange); names as nameko 2.14 makes them.  kombu declares a
+# queue's exchange again with the queue, so binding needs configure on the exchange too.
+BROKER_PERMISSIONS = {
+    "auth": dict.fromkeys(("configure", "write"), _names(*_own("auth"), r"auth\.events"))
+    | {"read": _names(*_own("auth"))},
+    "files": dict.fromkeys(("configure", "write", "read"),
+                           _names(*_own("files"), r"files\.events", _RETENTION_QUEUE)),
+    "notify": {"configure": _names(*_own("notify"), r"files\.events", r"auth\.events", _NOTIFY_QUEUES),
+               "write": _names(*_own("notify"), _NOTIFY_QUEUES),
+               "read": _names(*_own("notify"), r"files\.events", r"auth\.events", _NOTIFY_QUEUES)},
+    "gateway": dict.fromkeys(("configure", "write", "read"), _names(*_own("gateway"))),
+    "cli": dict.fromkeys(("configure", "write", "read"), _names(*_own("standalone_rpc_proxy"))),
+    "migrate": dict.fromkeys(("configure", "write", "read"),
+                             _names(r"auth\.events", r"files\.events", r"evt-[a-z_]+-[a-z_]+--[a-z]+\..*")),
+}
+
+
 def rabbitmq_definitions(app_password: str, admin_password: str) -> dict:
     """The application's user and vhost, and an administrator for the operator: the application
     may configure, write and read only in its own vhost (it declares its queues and exchanges)."""
