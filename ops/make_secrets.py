@@ -10,8 +10,8 @@ make it anew (and restart what uses it).  Passwords are hex: safe inside the URL
 | `postgres_password` | PostgreSQL's superuser (only the `postgres` container reads it) |
 | `database_url_auth`, `_files`, `_notify` | each service's own database user and database |
 | `rabbitmq_admin_password` | the broker's `admin` (management UI on 127.0.0.1:15672; not used by the application) |
-| `amqp_uri` | the application's broker user `energiepost` on its vhost `energiepost` |
-| `rabbitmq_definitions.json` | users (salted SHA-256 hashes, never the passwords), vhost, permissions: loaded at boot |
+| `amqp_uri_<user>` | a broker user of its own for auth, files, notify, gateway, cli and migrate, on the vhost `energiepost` |
+| `rabbitmq_definitions.json` | those users (salted SHA-256 hashes, never the passwords), the vhost, each user's permissions (`BROKER_PERMISSIONS`): loaded at boot |
 | `s3_access_key_id`, `s3_secret_access_key`, `seaweedfs_s3.json` | the blob store's key (`files`, `gateway`) and the S3 server's identities |
 | `ingest_api_keys`, `csrf_secret`, `totp_encryption_key`, `auth_secret_key` | gateway and auth keys (the CLI uses the ingest key) |
 """
@@ -64,10 +64,12 @@ def make_secrets(directory: Path = DEFAULT_DIR) -> None:
         _write(directory, f"database_url_{name}",
                lambda name=name: f"postgresql://energiepost_{name}:{_password()}@postgres:5432/{name}")
     admin = _write(directory, "rabbitmq_admin_password", _password)
-    app_password = _password()
-    amqp_uri = _write(directory, "amqp_uri", lambda: f"amqp://energiepost:{app_password}@rabbitmq:5672/{VHOST}")
-    app_password = amqp_uri.split("://energiepost:", 1)[1].split("@", 1)[0]
-    _write(directory, "rabbitmq_definitions.json", lambda: json.dumps(rabbitmq_definitions(app_password, admin),
+    passwords = {}
+    for user in BROKER_PERMISSIONS:
+        uri = _write(directory, f"amqp_uri_{user}",
+                     lambda user=user: f"amqp://energiepost-{user}:{_password()}@rabbitmq:5672/{VHOST}")
+        passwords[user] = uri.split(f"://energiepost-{user}:", 1)[1].split("@", 1)[0]
+    _write(directory, "rabbitmq_definitions.json", lambda: json.dumps(rabbitmq_definitions(passwords, admin),
                                                                       indent=2))
     key_id = _write(directory, "s3_access_key_id", lambda: "energiepost-" + secrets.token_hex(8))
     secret_key = _write(directory, "s3_secret_access_key", lambda: secrets.token_hex(32))
@@ -83,7 +85,8 @@ def _names(*patterns: str) -> str:
 
 
 def _own(service: str) -> list[str]:
-    return ["nameko-rpc", f"rpc-{service}", rf"rpc\.reply-{service}-.*"]
+    """Its RPC queue and reply queues, and the reply queues of ``energiepost health`` (its healthcheck)."""
+    return ["nameko-rpc", f"rpc-{service}", rf"rpc\.reply-{service}-.*", r"rpc\.reply-standalone_rpc_proxy-.*"]
 
 
 _NOTIFY_QUEUES = r"evt-(files|auth)-[a-z_]+--notify\..*"
@@ -100,26 +103,27 @@ BROKER_PERMISSIONS = {
                "write": _names(*_own("notify"), _NOTIFY_QUEUES),
                "read": _names(*_own("notify"), r"files\.events", r"auth\.events", _NOTIFY_QUEUES)},
     "gateway": dict.fromkeys(("configure", "write", "read"), _names(*_own("gateway"))),
-    "cli": dict.fromkeys(("configure", "write", "read"), _names(*_own("standalone_rpc_proxy"))),
+    "cli": dict.fromkeys(("configure", "write", "read"),
+                         _names("nameko-rpc", r"rpc\.reply-standalone_rpc_proxy-.*")),
     "migrate": dict.fromkeys(("configure", "write", "read"),
                              _names(r"auth\.events", r"files\.events", r"evt-[a-z_]+-[a-z_]+--[a-z]+\..*")),
 }
 
 
-def rabbitmq_definitions(app_password: str, admin_password: str) -> dict:
-    """The application's user and vhost, and an administrator for the operator: the application
-    may configure, write and read only in its own vhost (it declares its queues and exchanges)."""
-    everything = {"configure": ".*", "write": ".*", "read": ".*"}
+def rabbitmq_definitions(passwords: dict[str, str], admin_password: str) -> dict:
+    """A user per service (``energiepost-<name>``) with only its ``BROKER_PERMISSIONS``, on the vhost
+    of the application, and an administrator for the operator."""
+    def user(name, password, tags):
+        return {"name": name, "password_hash": rabbitmq_hash(password),
+                "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": tags}
+
     return {
-        "users": [
-            {"name": "energiepost", "password_hash": rabbitmq_hash(app_password),
-             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []},
-            {"name": "admin", "password_hash": rabbitmq_hash(admin_password),
-             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"]},
-        ],
+        "users": [user(f"energiepost-{name}", password, []) for name, password in passwords.items()]
+        + [user("admin", admin_password, ["administrator"])],
         "vhosts": [{"name": VHOST}],
-        "permissions": [{"user": "energiepost", "vhost": VHOST, **everything},
-                        {"user": "admin", "vhost": VHOST, **everything}],
+        "permissions": [{"user": f"energiepost-{name}", "vhost": VHOST, **BROKER_PERMISSIONS[name]}
+                        for name in passwords]
+        + [{"user": "admin", "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"}],
     }
 
 

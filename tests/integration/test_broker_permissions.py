@@ -63,6 +63,8 @@ def test_each_service_works_with_only_its_own_permissions(container_factory, ser
     add_community(operator)
     for name in SERVICES:
         assert rpc(operator, name, "health")["status"] == "ok"
+        own = {**service_config, "AMQP_URI": broker_users[name]}
+        assert rpc(own, name, "health")["status"] == "ok"  # its healthcheck runs with its own user
     assert requests.get(f"{service_config['PUBLIC_BASE_URL']}/readyz", timeout=30).status_code == 200
     assert ingest(service_config).status_code == 201
     (mail,) = mail_sink.wait_for(1)

@@ -36,7 +36,8 @@ def connects(uri: str) -> bool:
 def test_the_broker_accepts_the_password_behind_the_definitions_hash(rabbit_config):
     base, auth = management()
     user, password = f"energiepost_test_{uuid.uuid4().hex[:8]}", "0123abcd" * 6
-    (definition,) = [u for u in rabbitmq_definitions(password, "x" * 48)["users"] if u["name"] == "energiepost"]
+    (definition,) = [u for u in rabbitmq_definitions({"auth": password}, "x" * 48)["users"]
+                     if u["name"] == "energiepost-auth"]
     vhost = urlsplit(rabbit_config["AMQP_URI"]).path.lstrip("/")
     requests.put(f"{base}/users/{user}", auth=auth, timeout=10, json={
         "password_hash": definition["password_hash"], "hashing_algorithm": definition["hashing_algorithm"],

@@ -125,8 +125,8 @@ def settings_environment(service, secrets_dir):
 def test_each_service_passes_its_production_start_checks_with_the_compose_environment(services, secrets_dir):
     for name, cls in SERVICES.items():
         environment = settings_environment(services[name], secrets_dir)
-        environment["AMQP_URI"] = (secrets_dir / "amqp_uri").read_text().strip()  # ops.serve reads the file
-        del environment["AMQP_URI_FILE"]
+        assert services[name]["environment"]["AMQP_URI_FILE"] == f"/run/secrets/amqp_uri_{name}"  # its own user
+        environment["AMQP_URI"] = Path(environment.pop("AMQP_URI_FILE")).read_text().strip()  # as ops.serve does
         settings = cls.load(environment)
         assert settings.environment == "production"
         assert settings.production_problems() == [], name
@@ -152,7 +152,7 @@ def test_the_cli_service_reaches_the_broker_and_the_gateway(services, secrets_di
     cli = services["cli"]
     assert cli["entrypoint"] == ["energiepost"] and cli["profiles"] == ["cli"]
     settings = CliSettings.load(settings_environment(cli, secrets_dir))
-    assert settings.amqp_uri.startswith("amqp://energiepost:") and settings.amqp_uri.endswith("/energiepost")
+    assert settings.amqp_uri.startswith("amqp://energiepost-cli:") and settings.amqp_uri.endswith("/energiepost")
     assert settings.api_url == "http://gateway:8000" and settings.require_ingest_key()
     for name in SERVICES:  # each healthcheck runs the CLI with its service's environment
         assert CliSettings.load(settings_environment(services[name], secrets_dir)).amqp_uri.endswith("/energiepost")

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ops.make_secrets import make_secrets
+from ops.make_secrets import BROKER_PERMISSIONS, make_secrets
 from shared.settings import PROJECT_ROOT
 
 
@@ -31,11 +31,15 @@ def test_running_it_again_keeps_what_exists(tmp_path):
 def test_the_derived_secrets_agree(tmp_path):
     make_secrets(tmp_path)
     read = lambda name: (tmp_path / name).read_text().strip()  # noqa: E731
-    amqp = urlsplit(read("amqp_uri"))
-    assert (amqp.username, amqp.hostname, amqp.path) == ("energiepost", "rabbitmq", "/energiepost")
     definitions = json.loads(read("rabbitmq_definitions.json"))
-    assert [user["name"] for user in definitions["users"]] == ["energiepost", "admin"]
-    assert amqp.password not in read("rabbitmq_definitions.json")  # only its hash
+    users = ["auth", "files", "notify", "gateway", "cli", "migrate"]
+    assert [user["name"] for user in definitions["users"]] == [f"energiepost-{name}" for name in users] + ["admin"]
+    for name in users:
+        amqp = urlsplit(read(f"amqp_uri_{name}"))
+        assert (amqp.username, amqp.hostname, amqp.path) == (f"energiepost-{name}", "rabbitmq", "/energiepost")
+        assert amqp.password not in read("rabbitmq_definitions.json")  # only its hash
+        (permissions,) = [p for p in definitions["permissions"] if p["user"] == f"energiepost-{name}"]
+        assert permissions == {"user": f"energiepost-{name}", "vhost": "energiepost", **BROKER_PERMISSIONS[name]}
     (identity,) = json.loads(read("seaweedfs_s3.json"))["identities"]
     assert identity["credentials"] == [{"accessKey": read("s3_access_key_id"),
                                         "secretKey": read("s3_secret_access_key")}]
