@@ -90,23 +90,29 @@ def _own(service: str) -> list[str]:
 
 
 _NOTIFY_QUEUES = r"evt-(files|auth)-[a-z_]+--notify\..*"
-_RETENTION_QUEUE = r"evt-files-retention_due--files\..*"
+_FILES_QUEUES = r"evt-(files|notify|upstream)-[a-z_]+--files\..*"
+_UPSTREAM_QUEUES = r"energiepost\.upstream\.[a-z_]+"
 # What each broker user needs (RabbitMQ: configure = declare, write = publish or bind a queue,
 # read = consume or bind from an exchange); names as nameko 2.14 makes them.  kombu declares a
-# queue's exchange again with the queue, so binding needs configure on the exchange too.
+# queue's exchange again with the queue, so binding needs configure on the exchange too; only
+# publishing needs write on an exchange.
 BROKER_PERMISSIONS = {
-    "auth": dict.fromkeys(("configure", "write"), _names(*_own("auth"), r"auth\.events"))
-    | {"read": _names(*_own("auth"))},
-    "files": dict.fromkeys(("configure", "write", "read"),
-                           _names(*_own("files"), r"files\.events", _RETENTION_QUEUE)),
-    "notify": {"configure": _names(*_own("notify"), r"files\.events", r"auth\.events", _NOTIFY_QUEUES),
-               "write": _names(*_own("notify"), _NOTIFY_QUEUES),
-               "read": _names(*_own("notify"), r"files\.events", r"auth\.events", _NOTIFY_QUEUES)},
+    "auth": {"configure": _names(*_own("auth"), r"auth\.events"),
+             "write": _names(*_own("auth"), r"auth\.events"),
+             "read": _names(*_own("auth"))},
+    "files": {"configure": _names(*_own("files"), r"(files|notify|upstream)\.events", _FILES_QUEUES),
+              "write": _names(*_own("files"), r"files\.events", _FILES_QUEUES),
+              "read": _names(*_own("files"), r"(files|notify|upstream)\.events", _FILES_QUEUES)},
+    "notify": {"configure": _names(*_own("notify"), r"(files|auth|notify)\.events", _NOTIFY_QUEUES),
+               "write": _names(*_own("notify"), r"notify\.events", _NOTIFY_QUEUES),
+               "read": _names(*_own("notify"), r"(files|auth)\.events", _NOTIFY_QUEUES)},
     "gateway": dict.fromkeys(("configure", "write", "read"), _names(*_own("gateway"))),
     "cli": dict.fromkeys(("configure", "write", "read"),
                          _names("nameko-rpc", r"rpc\.reply-standalone_rpc_proxy-.*")),
+    # declares every handler queue and the upstream's queues, with their exchanges and bindings
     "migrate": dict.fromkeys(("configure", "write", "read"),
-                             _names(r"auth\.events", r"files\.events", r"evt-[a-z_]+-[a-z_]+--[a-z]+\..*")),
+                             _names(r"(auth|files|notify|upstream)\.events", r"evt-[a-z_]+-[a-z_]+--[a-z]+\..*",
+                                    _UPSTREAM_QUEUES)),
 }
 
 
