@@ -257,7 +257,7 @@ def test_required_secrets_are_declared_per_service():
     from services.auth.settings import AuthSettings
     from services.gateway.settings import GatewaySettings
 
-    assert AuthSettings.required_secrets() == ("TOTP_ENCRYPTION_KEY",)
+    assert AuthSettings.required_secrets() == ("TOTP_ENCRYPTION_KEY", "AUTH_SECRET_KEY")
     assert GatewaySettings.required_secrets() == ("INGEST_API_KEYS", "CSRF_SECRET")
     assert FilesSettings.required_secrets() == ()
     on_s3 = FilesSettings.load({"BLOB_STORE": "s3://energiepost/blobs", "S3_ACCESS_KEY_ID": "energiepost"})
