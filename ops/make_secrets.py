@@ -90,19 +90,20 @@ def _own(service: str) -> list[str]:
 
 
 _NOTIFY_QUEUES = r"evt-(files|auth)-[a-z_]+--notify\..*"
-_FILES_QUEUES = r"evt-(files|notify|upstream)-[a-z_]+--files\..*"
+_FILES_QUEUES = r"evt-(files|notify|upstream|auth)-[a-z_]+--files\..*"
+_AUTH_QUEUES = r"evt-files-retention_due--auth\..*"  # auth purges its security records on the daily run
 _UPSTREAM_QUEUES = r"energiepost\.upstream\.[a-z_]+"
 # What each broker user needs (RabbitMQ: configure = declare, write = publish or bind a queue,
 # read = consume or bind from an exchange); names as nameko 2.14 makes them.  kombu declares a
 # queue's exchange again with the queue, so binding needs configure on the exchange too; only
 # publishing needs write on an exchange.
 BROKER_PERMISSIONS = {
-    "auth": {"configure": _names(*_own("auth"), r"auth\.events"),
-             "write": _names(*_own("auth"), r"auth\.events"),
-             "read": _names(*_own("auth"))},
-    "files": {"configure": _names(*_own("files"), r"(files|notify|upstream)\.events", _FILES_QUEUES),
+    "auth": {"configure": _names(*_own("auth"), r"(auth|files)\.events", _AUTH_QUEUES),
+             "write": _names(*_own("auth"), r"auth\.events", _AUTH_QUEUES),
+             "read": _names(*_own("auth"), r"files\.events", _AUTH_QUEUES)},
+    "files": {"configure": _names(*_own("files"), r"(files|notify|upstream|auth)\.events", _FILES_QUEUES),
               "write": _names(*_own("files"), r"files\.events", _FILES_QUEUES),
-              "read": _names(*_own("files"), r"(files|notify|upstream)\.events", _FILES_QUEUES)},
+              "read": _names(*_own("files"), r"(files|notify|upstream|auth)\.events", _FILES_QUEUES)},
     "notify": {"configure": _names(*_own("notify"), r"(files|auth|notify)\.events", _NOTIFY_QUEUES),
                "write": _names(*_own("notify"), r"notify\.events", _NOTIFY_QUEUES),
                "read": _names(*_own("notify"), r"(files|auth)\.events", _NOTIFY_QUEUES)},
