@@ -41,6 +41,7 @@ def development_environment(environ: dict) -> dict:
     env.setdefault("ENERGIEPOST_ENV", "development")
     env["DATA_DIR"] = str(Path(env.get("DATA_DIR", "var")).resolve())
     sms = urlsplit(env.get("SMS_GATEWAY_URL", "http://127.0.0.1:8026/messages"))
+    env.setdefault("SMTP_SECURITY", "none")  # the dev mail sink speaks plain SMTP on loopback
     env.setdefault("MAIL_SINK_PORT", env.get("SMTP_PORT", "1025"))
     env.setdefault("MAIL_SINK_DIR", str(Path(env["DATA_DIR"]) / "mail"))
     env.setdefault("SMS_SINK_PORT", str(sms.port or 80))

@@ -75,6 +75,7 @@ def main(argv: list[str]) -> int:
         print(f"energiepost {service}: invalid setting: {line}", file=sys.stderr)
     if found:
         return 2
+    os.environ["ENERGIEPOST_SERVICE"] = service  # named in every JSON log line (shared/logs.py)
     sys.argv = ["nameko", "run", "--config", str(CONFIG), f"services.{service}.service"]
     return nameko_main()
 

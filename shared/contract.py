@@ -91,7 +91,8 @@ def is_object_key(value) -> bool:
 _OBJECT_KEY = re.compile(OBJECT_KEY_PATTERN)
 OBJECT_KEY_MAX = 200
 FILE_KINDS = ("periodic", "adhoc")
-ENVELOPE = {"event_id": "uuid", "occurred_at": "timestamp", "version": "int"}
+ENVELOPE = {"event_id": "uuid", "occurred_at": "timestamp", "version": "int",
+            "correlation_id": "optional_str"}  # what started it, for following it in the logs
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 
 from eventlet.semaphore import Semaphore
 from nameko.amqp.publish import UndeliverableMessage
-from sqlalchemy import JSON, Integer, String, Text, select
+from sqlalchemy import JSON, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared import correlation
 from shared.contract import Event
 from shared.db import UtcDateTime
 
@@ -45,7 +46,10 @@ class OutboxMixin:
 def enqueue(session: Session, model, event: Event, payload: dict, now: datetime,
             not_before: datetime | None = None) -> None:
     """Add a validated event to the session's transaction (the caller commits); with
-    ``not_before`` the relay publishes it from that moment on, not at once."""
+    ``not_before`` the relay publishes it from that moment on, not at once.  It carries
+    the correlation id of the work that wrote it."""
+    if correlation.current() and correlation.KEY not in payload:
+        payload = {**payload, correlation.KEY: correlation.current()}
     event.parse(payload)
     session.add(
         model(
@@ -102,6 +106,16 @@ def relay(session: Session, model, dispatch, now: datetime, batch: int = 100) ->
             published += 1
     session.commit()
     return published
+
+
+def backlog(session: Session, model, now: datetime) -> tuple[int, float]:
+    """How many events wait to be published, and how long the oldest has waited (seconds)."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(model.created_at)).where(model.sent_at.is_(None))).one()
+    session.commit()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    return count, (now - oldest).total_seconds() if oldest is not None else 0.0
 
 
 def _postpone(row, now: datetime, reason: str) -> None:

@@ -301,6 +301,8 @@ class ServiceSettings(CommonSettings, RpcSettings):
     """What every nameko service reads besides its own settings."""
 
     operator_name: str = Field("Fluvius", alias="OPERATOR_NAME", min_length=1)
+    metrics_port: int = Field(0, alias="METRICS_PORT", ge=0, le=65535)  # Prometheus metrics; 0: not served
+    log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")  # read by config.yaml's LOGGING
 
 
 def database_url_field(service: str):

@@ -80,6 +80,8 @@ def service_config(rabbit_config, database_urls, tmp_path, mail_sink, blob_store
         **{f"DATABASE_URL_{service.upper()}": url for service, url in database_urls.items()},
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": mail_sink.port,
+        "SMTP_SECURITY": "none",  # the dev mail sink on loopback
+        "SMTP_ALLOW_PLAINTEXT": "true",
         "INGEST_API_KEYS": INGEST_KEY,
         "CSRF_SECRET": CSRF_SECRET,
         "TOTP_ENCRYPTION_KEY": TOTP_KEY,

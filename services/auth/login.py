@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session as DbSession
 from services.auth import audit, authenticator, passwords, sessions, typed_logins
 from services.auth.models import CodeRequest, LoginAttempt, LoginFailure, Manager, OutboxMessage
 from services.auth.tokens import new_token, token_hash
-from shared import contract, outbox
+from shared import contract, metrics, outbox
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
 
 CHOOSE_PASSWORD, VERIFY_CODE = "choose_password", "verify_code"
@@ -75,6 +75,7 @@ def _check_not_locked(db, *, login: str, client_ip, now, settings, manager_id=No
     if client_ip:
         locked |= _failures(db, "address", client_ip, now, settings) >= settings.login_max_failures
     if locked:
+        metrics.LOGIN_LOCKS.inc()
         audit.record(db, "login_locked", now=now, manager_id=manager_id, client_ip=client_ip,
                      detail=None if manager_id else unknown_login(login, settings))
         db.commit()
@@ -113,6 +114,7 @@ def start(db: DbSession, *, login, password, client_ip, now: datetime, settings)
     db.commit()  # the connection goes back while argon2 runs: others need it (SQLite: one per process)
     correct, rehashed = passwords.verify_and_update(manager.password_hash if manager else None, password)
     if not correct:
+        metrics.LOGIN_FAILURES.inc()
         _count_failure(db, login=key, client_ip=client_ip, now=now, settings=settings)
         audit.record(db, "login_failed", now=now, manager_id=manager and manager.id, client_ip=client_ip,
                      detail=None if manager else unknown_login(key, settings))

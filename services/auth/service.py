@@ -12,17 +12,21 @@ from services.auth import (
 from services.auth.dependencies import Secrets
 from services.auth.models import LoginAttempt, OutboxMessage
 from services.auth.settings import AuthSettings
-from shared import contract, outbox
+from shared import contract, metrics, outbox
 from shared.clock import Clock
+from shared.correlation import Correlation
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
 from shared.health import broker_answered, database_check, run_checks
+from shared.metrics import METRICS_INTERVAL, Metrics
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 class AuthService:
     name = "auth"
+    correlation = Correlation()
+    metrics = Metrics()
 
     db = Database()
     clock = Clock()
@@ -279,6 +283,10 @@ class AuthService:
     @timer(interval=1)
     def relay_outbox(self):
         outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
+
+    @timer(interval=METRICS_INTERVAL)
+    def measure_outbox(self):
+        metrics.measure_outbox(self.name, *outbox.backlog(self.db, OutboxMessage, self.clock.now()))
 
     def _relay(self):
         outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())

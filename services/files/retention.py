@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from services.files import deletion
 from services.files.models import File, OutboxMessage, RetentionLease, RetentionRun
-from shared import contract, outbox
+from shared import contract, metrics, outbox
 from shared.errors import InvalidInput
 from shared.formatting import LOCAL_ZONE
 
@@ -150,7 +150,10 @@ def run_when_free(db: Session, blobs, event: dict, *, holder: str, settings, now
         log.info("retention run %s: another run holds the lease; fired again for %s later", run_date, again)
         return None
     try:
-        return run(db, blobs, run_date=run_date, settings=settings, now=now)
+        with metrics.RETENTION_RUN_SECONDS.time():
+            report = run(db, blobs, run_date=run_date, settings=settings, now=now)
+        metrics.RETENTION_DELETIONS.inc(report.deleted)
+        return report
     except Exception:  # nameko acks the event all the same: fire the date again, then fail loudly
         db.rollback()
         refire(db, run_date, trigger=event["trigger"], now=now, after=again)

@@ -13,12 +13,14 @@ from services.files import access, deletion, helpdesk, interventions, publishing
 from services.files.upstream import upstream_request
 from services.files.models import OutboxMessage
 from services.files.settings import FilesSettings
-from shared import contract, outbox
+from shared import contract, metrics, outbox
 from shared.blobs import Blobs
 from shared.clock import Clock
+from shared.correlation import Correlation
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
 from shared.health import blob_store_check, broker_answered, database_check, run_checks
+from shared.metrics import METRICS_INTERVAL, Metrics
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 class FilesService:
     name = "files"
+    correlation = Correlation()
+    metrics = Metrics()
 
     db = Database()
     blobs = Blobs()
@@ -62,6 +66,9 @@ class FilesService:
             now=self.clock.now(),
             **request,
         )
+        if not duplicate:
+            metrics.FILES_PUBLISHED.labels(file.kind).inc()
+            log.info("file %s published for %s (%s, %d bytes)", file.id, file.community_id, file.kind, file.size)
         outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
         return file, duplicate
 
@@ -170,6 +177,10 @@ class FilesService:
     @timer(interval=1)
     def relay_outbox(self):
         outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
+
+    @timer(interval=METRICS_INTERVAL)
+    def measure_outbox(self):
+        metrics.measure_outbox(self.name, *outbox.backlog(self.db, OutboxMessage, self.clock.now()))
 
     # --- the manager's portal: the session is resolved by auth, the rules applied here ----
 

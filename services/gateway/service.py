@@ -13,8 +13,10 @@ from services.gateway.portal import Portal
 from services.gateway.settings import GatewaySettings
 from services.gateway.web import http, json_response
 from shared.blobs import Blobs
+from shared.correlation import Correlation
 from shared.errors import NotFound
 from shared.health import OK, answer_check, blob_store_check, broker_answered, broker_check, run_checks
+from shared.metrics import Metrics
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -29,6 +31,8 @@ STATIC_FILES = {path.name for path in STATIC.iterdir()}
 
 class GatewayService:
     name = "gateway"
+    correlation = Correlation()
+    metrics = Metrics()
 
     settings = Settings(GatewaySettings)
     blobs = Blobs()

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 
-import requests
 from nameko.extensions import DependencyProvider
 
+from services.notify import sms_providers
 from services.notify.messages import Email
 from shared.settings import UsesSettings
 
@@ -13,15 +14,38 @@ from shared.settings import UsesSettings
 class SmtpMailer:
     """Hands messages to the configured SMTP server; raises if one is not accepted.
 
+    ``security``: ``starttls`` (upgrade the connection before anything else, and insist on
+    it), ``tls`` (TLS from the first byte, usually port 465) or ``none``.  The server's
+    certificate is checked against the system's CAs or ``ca_file``.  With a username the
+    mailer logs in (only ever over TLS unless security is ``none``).
+
     Connections are kept open for the next message (several when messages are sent
     side by side); one that failed is closed, and the next message opens a new one."""
 
-    def __init__(self, host: str, port: int, timeout: float = 30.0):
+    def __init__(self, host: str, port: int, timeout: float = 30.0, *, security: str = "none",
+                 username: str | None = None, password: str | None = None, ca_file=None):
         self.host, self.port, self.timeout = host, port, timeout
+        self.security, self.username, self.password = security, username, password
+        self.context = ssl.create_default_context(cafile=ca_file) if security != "none" else None
         self.idle: list[smtplib.SMTP] = []
 
+    def connect(self) -> smtplib.SMTP:
+        if self.security == "tls":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.security == "starttls":
+                smtp.starttls(context=self.context)  # raises unless the server offers it
+            if self.username:
+                smtp.login(self.username, self.password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
     def send(self, email: Email) -> None:
-        smtp = self.idle.pop() if self.idle else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        smtp = self.idle.pop() if self.idle else self.connect()
         options = ("SMTPUTF8", "BODY=8BITMIME") if email.international else ()
         try:
             smtp.sendmail(email.sender, [email.recipient], email.data, mail_options=options)
@@ -49,7 +73,10 @@ class Mailer(UsesSettings, DependencyProvider):
         self.mailers: dict = {}
 
     def get_dependency(self, worker_ctx):
-        mailer = self.mailers[worker_ctx] = SmtpMailer(self.settings.smtp_host, self.settings.smtp_port)
+        settings = self.settings
+        mailer = self.mailers[worker_ctx] = SmtpMailer(
+            settings.smtp_host, settings.smtp_port, settings.smtp_timeout_seconds, security=settings.smtp_security,
+            username=settings.smtp_username, password=settings.smtp_password, ca_file=settings.smtp_ca_file)
         return mailer
 
     def worker_teardown(self, worker_ctx):
@@ -58,20 +85,11 @@ class Mailer(UsesSettings, DependencyProvider):
             mailer.close()
 
 
-class HttpSmsGateway:
-    """POSTs ``{"to", "body"}`` as JSON to the configured SMS gateway; raises unless accepted."""
-
-    def __init__(self, url: str, timeout: float = 10.0):
-        self.url, self.timeout = url, timeout
-
-    def send(self, to: str, body: str) -> None:
-        response = requests.post(self.url, json={"to": to, "body": body}, timeout=self.timeout)
-        response.raise_for_status()
-
-
 class SmsGateway(UsesSettings, DependencyProvider):
+    """The SMS provider ``SMS_PROVIDER`` names (services/notify/sms_providers.py)."""
+
     def setup(self):
-        self.gateway = HttpSmsGateway(self.settings.sms_gateway_url)
+        self.gateway = sms_providers.provider(self.settings)
 
     def get_dependency(self, worker_ctx):
         return self.gateway

@@ -23,7 +23,8 @@ from eventlet.greenpool import GreenPool
 
 from services.notify import deliveries, messages
 from services.notify.models import UNDELIVERABLE, Delivery, OutboxMessage
-from shared import contract, outbox
+from services.notify.sms_providers import Rejected
+from shared import contract, correlation, metrics, outbox
 from shared.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -149,9 +150,13 @@ def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, n
     pool, width, sent = GreenPool(settings.smtp_connections), settings.smtp_connections, []
     for start in range(0, len(ready), width):
         outcomes = list(pool.imap(attempt, ready[start:start + width]))
+        refused = []
         for delivery, error, tried in outcomes:
             if not tried:
                 deliveries.release(delivery)
+            elif error is not None and is_permanent(error):
+                _give_up(delivery, f"refused: {_describe(error)}")
+                refused.append(delivery)
             elif error is not None:
                 _postpone(delivery, now, error, settings)
             else:
@@ -159,19 +164,47 @@ def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, n
                 _announce(session, delivery, now)
                 sent.append(delivery)
         session.commit()
+        for delivery in refused:
+            _report(delivery, auth, delivered=False)
     for delivery in sent:
-        log.info("delivery %s sent", delivery.dedupe_key)
+        metrics.DELIVERIES.labels(delivery.kind, "sent").inc()
+        with _about(delivery):
+            log.info("delivery %s sent to the %s (%s)", delivery.dedupe_key,
+                     "SMS gateway" if delivery.kind == "sms_code_requested" else "mail server",
+                     delivery.message_id or "no message id")
         _report(delivery, auth, delivered=True)
     return len(sent)
 
 
 def _announce(session, delivery: Delivery, now) -> None:
-    """A file's e-mail was accepted: ``file_emailed`` for the upstream, in the same commit."""
+    """A file's e-mail was accepted: ``file_emailed`` for the upstream, in the same commit
+    (under the publish's correlation id)."""
     if delivery.kind == contract.FILE_PUBLISHED.name:
         payload = contract.FILE_EMAILED.build(occurred_at=now, file_id=delivery.data["file_id"],
                                               community_id=delivery.data["community_id"],
                                               emailed_at=now.isoformat())
-        outbox.enqueue(session, OutboxMessage, contract.FILE_EMAILED, payload, now)
+        with _about(delivery):
+            outbox.enqueue(session, OutboxMessage, contract.FILE_EMAILED, payload, now)
+
+
+# SMTP answers about the sender's own login (530 authentication required, 534/535/538):
+# the configuration is wrong, not the message; retried until someone fixes it.
+_AUTH_CODES = {530, 534, 535, 538}
+
+
+def is_permanent(exc: Exception) -> bool:
+    """A refusal that retrying will not change: the mail server's 5xx to this message's
+    sender, recipient or content, or the SMS provider's refusal of the message."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(500 <= code < 600 for code, _ in exc.recipients.values())
+    if isinstance(exc, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        return 500 <= exc.smtp_code < 600 and exc.smtp_code not in _AUTH_CODES
+    return isinstance(exc, Rejected)
+
+
+def _about(delivery: Delivery):
+    """Log lines about a delivery carry the correlation id of the event that asked for it."""
+    return correlation.bound(correlation.valid((delivery.data or {}).get(correlation.KEY)))
 
 
 def _prepare(session, batch: list[Delivery], *, auth, settings, now) -> list[Delivery]:
@@ -241,14 +274,19 @@ def _give_up(delivery: Delivery, reason: str) -> None:
     delivery.last_error = f"not sent: {reason}"[:500]
     delivery.lease_until = None
     delivery.body_text = delivery.body_html = None
-    log.warning("delivery %s not sent: %s", delivery.dedupe_key, reason)
+    metrics.DELIVERIES.labels(delivery.kind, "failed").inc()
+    with _about(delivery):
+        log.warning("delivery %s not sent: %s", delivery.dedupe_key, reason)
 
 
 def _postpone(delivery: Delivery, now, exc: Exception, settings) -> None:
     reason = _describe(exc)
     deliveries.postpone(delivery, now, reason,
                         KINDS[delivery.kind].retry_base_seconds or settings.delivery_retry_seconds)
-    log.warning("delivery %s failed (attempt %d), will retry: %s", delivery.dedupe_key, delivery.attempts, reason)
+    metrics.DELIVERIES.labels(delivery.kind, "retried").inc()
+    with _about(delivery):
+        log.warning("delivery %s failed (attempt %d), will retry: %s", delivery.dedupe_key, delivery.attempts,
+                    reason)
 
 
 def _report(delivery: Delivery, auth, *, delivered: bool) -> None:

@@ -12,9 +12,11 @@ from services.notify.models import Delivery, OutboxMessage
 from services.notify.settings import NotifySettings
 from shared import contract, outbox
 from shared.clock import Clock
+from shared.correlation import Correlation
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS, NotFound
 from shared.health import broker_answered, database_check, run_checks
+from shared.metrics import Metrics
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 
 class NotifyService:
     name = "notify"
+    correlation = Correlation()
+    metrics = Metrics()
 
     db = Database()
     clock = Clock()

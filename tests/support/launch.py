@@ -49,6 +49,8 @@ def system_environment(amqp_uri: str, data_dir: Path) -> dict:
         "GATEWAY_ADDRESS": f"127.0.0.1:{gateway}",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway}",
         "SMTP_PORT": str(free_port()),
+        "SMTP_SECURITY": "none",  # the dev mail sink on loopback (allowed in production too: benchmarks)
+        "SMTP_ALLOW_PLAINTEXT": "true",
         "SMS_GATEWAY_URL": f"http://127.0.0.1:{free_port()}/messages",
     }
     for name in ("INGEST_API_KEYS", "ENERGIEPOST_INGEST_KEY", "ENERGIEPOST_ENV", "ENERGIEPOST_API_URL",

@@ -75,24 +75,26 @@ class _Sink:
     module = ""  # e.g. ops.mail_sink
     target_flag = ""  # where it writes: --dir or --file
 
-    def __init__(self, target: Path, fail_first: int = 0):
+    def __init__(self, target: Path, fail_first: int = 0, *, args: tuple = (), env: dict | None = None):
         self.target = target
         self.port = free_port()
         self.process = None
+        self.args, self.env = list(args), env  # e.g. STARTTLS and AUTH for the mail sink, a key for the SMS sink
         self.start(fail_first)
 
-    def start(self, fail_first: int = 0) -> None:
+    def start(self, fail_first: int = 0, *more: str) -> None:
         self.process = SinkProcess(self.module, self.port,
-                                   [self.target_flag, str(self.target), "--fail-first", str(fail_first)],
-                                   log_dir=self.target.parent / "sink-logs")
+                                   [self.target_flag, str(self.target), "--fail-first", str(fail_first),
+                                    *self.args, *more],
+                                   log_dir=self.target.parent / "sink-logs", env=self.env)
 
     def stop(self) -> None:
         if self.process:
             self.process.stop()
 
-    def restart(self, fail_first: int = 0) -> None:
+    def restart(self, fail_first: int = 0, *more: str) -> None:
         self.stop()
-        self.start(fail_first)
+        self.start(fail_first, *more)
 
 
 class MailSink(_Sink):

@@ -8,7 +8,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.notify import sending
-from services.notify.dependencies import Turn
+from services.notify.dependencies import SmtpMailer, Turn
 from services.notify.settings import NotifySettings
 from services.notify.models import Delivery
 from services.notify.service import NotifyService
@@ -110,7 +110,7 @@ def test_first_mail_carries_login_password_link_and_date(notify, mailer):
     notify.on_file_published(published)
     (message,) = mailer.sent
     assert message["To"] == "beheer@example.be"
-    assert "no-reply@energiepost.local" in message["From"]
+    assert "no-reply@fluvius.be" in message["From"]
     text = plain_text(message)
     assert f"{BASE_URL}/files/{published['file_id']}\n" in text
     assert "beschikbaar tot en met 25-12-2026." in text
@@ -306,3 +306,36 @@ def test_the_turn_goes_round_again_when_asked_while_it_runs():
             turn.take(send)  # a handler recorded a delivery meanwhile: it does not send itself
     turn.take(send)
     assert runs == [0, 1] and not turn.running
+
+
+def test_a_permanent_refusal_marks_the_delivery_failed_at_once(session, clock, auth, turn, mail_sink):
+    """The mail server answers 550 (the dev sink with --refuse-first): no retry, no message kept."""
+    mail_sink.restart(0, "--refuse-first", "1")
+    settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
+    mailer = SmtpMailer("127.0.0.1", mail_sink.port, timeout=5)
+    notify = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn)
+    notify.auth.prepare_mail_recipients.side_effect = auth
+    notify.on_file_published(event())
+    delivery = session.query(Delivery).one()
+    assert (delivery.status, delivery.attempts) == ("undeliverable", 0)
+    assert delivery.last_error == "not sent: refused: SMTP 550"
+    assert delivery.body_text is None and delivery.body_html is None  # the initial password is gone
+    clock.advance(seconds=3600)
+    notify.retry_due_deliveries()
+    mailer.close()
+    assert mail_sink.messages() == []
+
+
+def test_a_temporary_refusal_from_the_real_server_is_retried(session, clock, auth, turn, mail_sink):
+    mail_sink.restart(fail_first=1)
+    settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
+    mailer = SmtpMailer("127.0.0.1", mail_sink.port, timeout=5)
+    notify = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn)
+    notify.auth.prepare_mail_recipients.side_effect = auth
+    notify.on_file_published(event())
+    assert session.query(Delivery).one().last_error == "SMTP 451"
+    clock.advance(seconds=11)
+    notify.retry_due_deliveries()
+    mailer.close()
+    (message,) = mail_sink.wait_for(1)
+    assert credentials_in(message)["password"] == "abcd-efgh-jkmn-pqrs"
