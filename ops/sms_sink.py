@@ -1,12 +1,15 @@
 """Development SMS gateway sink: accepts SMS over HTTP and appends them to a JSONL file.
 
 A local stand-in for a real SMS provider, used by ``make run`` and by the
-tests; never used in production (no authentication, nothing reaches a phone).
+tests; never used in production (nothing reaches a phone).
 
 Usage: ``python -m ops.sms_sink [--host 127.0.0.1] [--port 8026]
-[--file var/sms.jsonl] [--fail-first N]``. Defaults may also come from
-``SMS_SINK_HOST``, ``SMS_SINK_PORT`` and ``SMS_SINK_FILE`` (flag beats
-environment beats default).
+[--file var/sms.jsonl] [--fail-first N] [--api-key-header X-API-Key]``. Defaults may
+also come from ``SMS_SINK_HOST``, ``SMS_SINK_PORT``, ``SMS_SINK_FILE`` and
+``SMS_SINK_API_KEY_HEADER`` (flag beats environment beats default).  With
+``SMS_SINK_API_KEY`` set (never a flag: it would show in ``ps``) every ``POST
+/messages`` must carry that key in the ``--api-key-header`` header, else 401 — as
+notify's ``http-json`` provider sends it (``SMS_API_KEY``).
 
 ``POST /messages`` with ``{"to": "+32470123456", "body": "..."}`` appends the
 line ``{"to": ..., "body": ..., "sent_at": "<UTC ISO-8601>Z"}`` to the file and
@@ -18,6 +21,7 @@ can prove a sender retries.  A werkzeug app on werkzeug's threaded server.
 """
 
 import datetime
+import hmac
 import json
 import os
 import re
@@ -58,9 +62,10 @@ def answer(status, payload, headers=None):
 class SmsSink:
     """The WSGI app: records each valid message as one line of the file."""
 
-    def __init__(self, path, fail_first=0):
+    def __init__(self, path, fail_first=0, api_key=None, api_key_header="X-API-Key"):
         self.path = path
         self.fail_remaining = fail_first
+        self.api_key, self.api_key_header = api_key, api_key_header
         self.lock = threading.Lock()  # guards file appends and fail_remaining
 
     @Request.application
@@ -75,6 +80,9 @@ class SmsSink:
         return self.receive(request)
 
     def receive(self, request):
+        if self.api_key and not hmac.compare_digest(request.headers.get(self.api_key_header, "").encode(),
+                                                    self.api_key.encode()):
+            return answer(401, {"error": f"a valid API key is required in {self.api_key_header}"})
         if request.content_length is None:
             return answer(411, {"error": "a valid Content-Length is required"})
         if request.content_length > MAX_REQUEST_BYTES:
@@ -125,15 +133,21 @@ class RequestHandler(WSGIRequestHandler):
         sys.stderr.write(f"sms sink: {self.address_string()} {message % args}\n")
 
 
+def _more(parser, env):
+    parser.add_argument("--api-key-header", default=env("API_KEY_HEADER", "X-API-Key"),
+                        help="the header that carries the key when SMS_SINK_API_KEY is set")
+
+
 def parse_args(argv=None):
     return sink_arguments("sms", __doc__, argv, port=8026, target=("--file", os.path.join("var", "sms.jsonl")),
-                          fails="POST /messages with 503")
+                          fails="POST /messages with 503", more=_more)
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(os.path.dirname(os.path.abspath(args.file)), exist_ok=True)
-    app = SmsSink(args.file, max(args.fail_first, 0))
+    app = SmsSink(args.file, max(args.fail_first, 0), os.environ.get("SMS_SINK_API_KEY") or None,
+                  args.api_key_header)
     try:
         server = make_server(args.host, args.port, app, threaded=True, request_handler=RequestHandler)
     except OSError as exc:  # an unknown host (werkzeug itself says so and exits when the port is taken)

@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from nameko.extensions import DependencyProvider
 
 KEY = "correlation_id"
+HEADER = "X-Correlation-ID"  # an upstream may send its own with a request; the ingest API answers with it
 _VALID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 _current: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -47,9 +48,12 @@ def bound(correlation_id: str | None):
 
 def of_worker(worker_ctx) -> str:
     """The id a worker carries on: its event's, its caller's, else a new one."""
-    payload = worker_ctx.args[0] if worker_ctx.args else None
-    if isinstance(payload, dict) and valid(payload.get(KEY)):
-        return payload[KEY]
+    first = worker_ctx.args[0] if worker_ctx.args else None
+    if isinstance(first, dict) and valid(first.get(KEY)):  # an event's payload
+        return first[KEY]
+    headers = getattr(first, "headers", None)  # an HTTP request
+    if headers is not None and valid(headers.get(HEADER)):
+        return headers[HEADER]
     return valid(worker_ctx.data.get(KEY)) or new()
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import time
 
+import eventlet
+import eventlet.wsgi
 from nameko.extensions import DependencyProvider
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 
 from shared.settings import UsesSettings
 
@@ -48,11 +50,23 @@ def measure_outbox(service: str, backlog: int, oldest_age: float) -> None:
 
 
 def serve(port: int) -> None:
-    """Serve this process's metrics on ``port`` (once per port, however many services ask)."""
+    """Serve this process's metrics on ``port`` (once per port, however many services ask).
+
+    An eventlet WSGI server in a green thread: prometheus_client's own server runs a
+    thread whose blocking ``poll`` would starve the service's event loop."""
     if port and port not in _serving:
-        start_http_server(port)
+        listener = eventlet.listen(("0.0.0.0", port))
+        eventlet.spawn(eventlet.wsgi.server, listener, make_wsgi_app(), log_output=False, log=_quiet)
         _serving.add(port)
         log.info("metrics on http://0.0.0.0:%d/metrics", port)
+
+
+class _Quiet:
+    def write(self, _text):  # no access log line per scrape
+        pass
+
+
+_quiet = _Quiet()
 
 
 def entrypoint_type(entrypoint) -> str:

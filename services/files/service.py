@@ -178,7 +178,7 @@ class FilesService:
     def relay_outbox(self):
         outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
-    @timer(interval=METRICS_INTERVAL)
+    @timer(interval=METRICS_INTERVAL, eager=True)
     def measure_outbox(self):
         metrics.measure_outbox(self.name, *outbox.backlog(self.db, OutboxMessage, self.clock.now()))
 

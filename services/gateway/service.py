@@ -1,4 +1,5 @@
 """gateway: the HTTP front door — the managers' portal, the upstream ingest API, health."""
+import logging
 import mimetypes
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from services.gateway.dependencies import CsrfProtection, IngestKeys
 from services.gateway.portal import Portal
 from services.gateway.settings import GatewaySettings
 from services.gateway.web import http, json_response
+from shared import correlation
 from shared.blobs import Blobs
 from shared.correlation import Correlation
 from shared.errors import NotFound
@@ -27,6 +29,8 @@ PUBLISH_TIMEOUT_SECONDS = 300
 READY_TIMEOUT_SECONDS = 3
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {path.name for path in STATIC.iterdir()}
+
+log = logging.getLogger(__name__)
 
 
 class GatewayService:
@@ -220,7 +224,10 @@ class GatewayService:
             kind=upload.kind,
             shared_by=upload.shared_by,
         )
-        return json_response({key: file[key] for key in ingest.PUBLISHED_FIELDS}, 201)
+        log.info("ingest: %d bytes for %s published as file %s", upload.blob.size, community_id, file["id"])
+        response = json_response({key: file[key] for key in ingest.PUBLISHED_FIELDS}, 201)
+        response.headers[correlation.HEADER] = correlation.current()  # to find this publish in the logs
+        return response
 
     @http("GET", "/api/v1/files/<file_id>")
     def file_status(self, request, file_id):

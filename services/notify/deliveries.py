@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -205,3 +205,11 @@ def retry(session: Session, delivery_id, *, now: datetime) -> Delivery:
     delivery.status = PENDING
     delivery.next_attempt_at = now
     return delivery
+
+
+def pending_by_kind(session: Session) -> dict[str, int]:
+    """How many deliveries wait to be sent, by kind (read through the partial index of pending rows)."""
+    counts = dict(session.execute(
+        select(Delivery.kind, func.count()).where(Delivery.status == PENDING).group_by(Delivery.kind)).all())
+    session.commit()
+    return counts

@@ -10,13 +10,13 @@ from services.notify import deliveries, sending
 from services.notify.dependencies import Mailer, SenderTurn, SmsGateway
 from services.notify.models import Delivery, OutboxMessage
 from services.notify.settings import NotifySettings
-from shared import contract, outbox
+from shared import contract, metrics, outbox
 from shared.clock import Clock
 from shared.correlation import Correlation
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS, NotFound
 from shared.health import broker_answered, database_check, run_checks
-from shared.metrics import Metrics
+from shared.metrics import METRICS_INTERVAL, Metrics
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -82,6 +82,13 @@ class NotifyService:
         """What ``energiepost health notify`` (the compose healthcheck) asks."""
         return run_checks(self.name, {"broker": broker_answered, "database": database_check(self.db)})
 
+    @timer(interval=METRICS_INTERVAL, eager=True)
+    def measure_deliveries(self):
+        pending = deliveries.pending_by_kind(self.db)
+        for kind in sending.KINDS:
+            metrics.DELIVERIES_PENDING.labels(kind).set(pending.get(kind, 0))
+        metrics.measure_outbox(self.name, *outbox.backlog(self.db, OutboxMessage, self.clock.now()))
+
     @rpc
     def get_delivery_status(self, event_id):
         rows = self.db.scalars(select(Delivery).where(Delivery.event_id == event_id))
@@ -118,7 +125,9 @@ class NotifyService:
                                      community_id=event.get("community_id"), now=self.clock.now())
         if delivery is None:
             log.info("event %s was handled before; nothing to do", event["event_id"])
-        elif sending.KINDS[delivery.kind].at_once:
+            return
+        log.info("delivery %s recorded", delivery.dedupe_key)
+        if sending.KINDS[delivery.kind].at_once:
             self._send_now(delivery.id)
         else:
             self._send_due()

@@ -24,7 +24,7 @@ def test_defaults_are_the_embedded_set_up(tmp_path):
     assert files.blob_store == gateway.blob_store == (tmp_path / "blobs").as_uri()
     assert notify.public_base_url == gateway.public_base_url == "http://127.0.0.1:8000"
     assert (files.retention_days, files.reminder_days) == (30, 7)
-    assert notify.mail_from == "no-reply@energiepost.local"
+    assert notify.mail_from == "no-reply@fluvius.be"
     assert gateway.max_upload_bytes == 2 * 1024**3
     assert files.staged_grace_hours == 24
     assert (files.s3_endpoint_url, files.s3_access_key_id, files.s3_secret_access_key) == (None,) * 3
