@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 from nameko.testing.services import worker_factory
+from prometheus_client import REGISTRY
 from sqlalchemy import String, select
 
 from services.auth.settings import AuthSettings
@@ -651,3 +652,15 @@ def test_a_refused_code_request_changes_no_password(auth, session, clock, initia
     assert attempt_row(session, attempt).pending_password_hash is None
     assert verify_password(session.scalar(select(Manager.password_hash)), initial_password)  # still the initial one
     refused(auth.start_login, LOGIN, OWN_PASSWORD, IP)
+
+
+def test_failures_and_locks_are_counted_in_the_metrics(auth, manager):
+    def sample(name):
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    failures, locks = sample("energiepost_login_failures_total"), sample("energiepost_login_locks_total")
+    for n in range(MAX_FAILURES):
+        fail(auth, 1, ip=f"192.0.2.{n}")
+    refused(auth.start_login, LOGIN, OWN_PASSWORD, OTHER_IP, error=TooManyRequests)
+    assert sample("energiepost_login_failures_total") == failures + MAX_FAILURES
+    assert sample("energiepost_login_locks_total") == locks + 1

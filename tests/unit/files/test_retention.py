@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from nameko.testing.services import worker_factory
+from prometheus_client import REGISTRY
 
 from services.files.settings import FilesSettings
 from services.files import retention
@@ -277,3 +278,17 @@ def test_a_manual_run_does_not_disturb_the_schedule(files, session, clock):
     assert files.fire_retention("2026-12-27") == {"run_date": "2026-12-27"}
     files.schedule_retention()
     assert [e["run_date"] for e in events(session, "retention_due")] == ["2026-12-27", "2026-11-26"]
+
+
+def test_a_run_is_timed_and_its_deletions_counted_in_the_metrics(files, blobs, clock):
+    def sample(name):
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    runs, deleted = sample("energiepost_retention_run_seconds_count"), sample("energiepost_retention_deletions_total")
+    publish(files, blobs, clock, name="a.csv")
+    publish(files, blobs, clock, name="b.csv")
+    run(files, clock, date(2026, 10, 31))  # both expired at 31-10 00:00
+    assert sample("energiepost_retention_run_seconds_count") == runs + 1
+    assert sample("energiepost_retention_deletions_total") == deleted + 2
+    run(files, clock, date(2026, 11, 1))  # nothing left to delete
+    assert sample("energiepost_retention_deletions_total") == deleted + 2

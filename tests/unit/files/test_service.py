@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 import pytest
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.testing.services import worker_factory
+from prometheus_client import REGISTRY
 
 from services.files.settings import FilesSettings
 from services.files.models import File, OutboxMessage
@@ -91,6 +92,11 @@ def test_an_event_nobody_listens_to_yet_stays_in_the_outbox(files, session, blob
     publish(files, staged(blobs))
     row = session.query(OutboxMessage).one()
     assert row.sent_at is None and row.attempts == 1
+    clock.advance(seconds=90)
+    files.measure_outbox()  # the backlog in the metrics: one event, waiting 90 s
+    assert REGISTRY.get_sample_value("energiepost_outbox_backlog", {"service": "files"}) == 1
+    assert REGISTRY.get_sample_value("energiepost_outbox_oldest_unsent_seconds", {"service": "files"}) == 90
+    clock.advance(seconds=-90)
     files.dispatch.side_effect = None
     files.relay_outbox()  # not due yet
     assert session.query(OutboxMessage).one().sent_at is None

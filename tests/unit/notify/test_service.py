@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.testing.services import worker_factory
+from prometheus_client import REGISTRY
 
 from services.notify import sending
 from services.notify.dependencies import SmtpMailer, Turn
@@ -315,9 +316,13 @@ def test_a_permanent_refusal_marks_the_delivery_failed_at_once(session, clock, a
     mailer = SmtpMailer("127.0.0.1", mail_sink.port, timeout=5)
     notify = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn)
     notify.auth.prepare_mail_recipients.side_effect = auth
+    failed = REGISTRY.get_sample_value("energiepost_deliveries_total",
+                                       {"kind": "file_published", "outcome": "failed"}) or 0.0
     notify.on_file_published(event())
     delivery = session.query(Delivery).one()
     assert (delivery.status, delivery.attempts) == ("undeliverable", 0)
+    assert REGISTRY.get_sample_value("energiepost_deliveries_total",
+                                     {"kind": "file_published", "outcome": "failed"}) == failed + 1
     assert delivery.last_error == "not sent: refused: SMTP 550"
     assert delivery.body_text is None and delivery.body_html is None  # the initial password is gone
     clock.advance(seconds=3600)
