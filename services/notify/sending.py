@@ -301,6 +301,8 @@ def _report(delivery: Delivery, auth, *, delivered: bool) -> None:
 
 def _describe(exc: Exception) -> str:
     """What went wrong, without message content (it may hold a secret)."""
+    if isinstance(exc, Rejected):
+        return str(exc)
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"SMTP {exc.smtp_code}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):

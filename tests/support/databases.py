@@ -94,6 +94,7 @@ def fresh_databases(tmp_path, kind: str | None = None):
             _drop_postgres(names.values())
     else:
         urls = {}
+        tmp_path.mkdir(parents=True, exist_ok=True)  # a benchmark's var/ is not made yet
         for service in SERVICES_WITH_DATABASE:
             tmp_path.mkdir(parents=True, exist_ok=True)
             path = tmp_path / f"{service}.db"
