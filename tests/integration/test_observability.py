@@ -9,6 +9,12 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from ops.declare_queues import declare
+from services.auth.service import AuthService
+from services.files.models import OutboxMessage
+from services.files.service import FilesService
+from services.gateway.service import GatewayService
+from services.notify.models import Delivery
+from services.notify.service import NotifyService
 from tests.support.launch import ServiceProcess
 from tests.support.sinks import free_port, wait_until
 from tests.support.system import add_community, ingest, rpc
@@ -118,3 +124,28 @@ def counted_in_the_metrics(ports, before):
     gateway = scrape(ports["gateway"])
     assert value(gateway, "energiepost_entrypoint_seconds_count", service="gateway", entrypoint="ingest_file",
                  type="http", outcome="ok") == 1
+
+
+def test_an_upstream_correlation_id_is_kept_through_the_outbox_to_the_delivery(runner_factory, service_config,
+                                                                               mail_sink, open_session):
+    """The settlement system's own request id: answered back, in files' event, with notify's delivery."""
+    runner_factory(service_config, AuthService, FilesService, NotifyService, GatewayService).start()
+    add_community(service_config)
+    answer = publish(service_config, "settlement-2026-11-0042")
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["X-Correlation-ID"] == "settlement-2026-11-0042"
+    mail_sink.wait_for(1)
+    (event,) = open_session("files").query(OutboxMessage).all()
+    assert event.payload["correlation_id"] == "settlement-2026-11-0042"
+    (delivery,) = open_session("notify").query(Delivery).all()
+    assert delivery.data["correlation_id"] == "settlement-2026-11-0042"
+
+    unfit = publish(service_config, "{\"level\": \"ERROR\"}")  # not fit for a log line: replaced by a new one
+    assert unfit.status_code == 201 and len(unfit.headers["X-Correlation-ID"]) == 32
+
+
+def publish(config, correlation_id):
+    return requests.post(f"{config['PUBLIC_BASE_URL']}/api/v1/communities/zonnedelen-gent/files",
+                         headers={"Authorization": f"Bearer {config['INGEST_API_KEYS']}",
+                                  "X-Correlation-ID": correlation_id},
+                         files={"file": ("correcties.csv", b"ean;afname\n", "text/csv")}, timeout=30)
