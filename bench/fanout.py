@@ -26,6 +26,7 @@ from nameko.standalone.events import event_dispatcher, get_event_exchange
 
 from bench.system import QueueWatch, bench_system, percentile, scaled
 from services.notify import messages
+from services.notify.settings import NotifySettings
 from tests.support.communities import address, community_id, file_published, gets_credentials, seed_communities
 from tests.support.sinks import credentials_in, links_in
 from tests.support.system import ingest
@@ -37,7 +38,7 @@ RATE = 20  # publishes per second in the latency run
 
 def baseline(system, count: int) -> float:
     """Seconds for a bare smtplib loop: the same kind of messages, one connection each."""
-    settings = system.settings
+    settings = NotifySettings.load(system.env)  # what notify itself reads
     prepared = []
     for n in range(count):
         credentials = {"login": address(n), "password": "k7qm-t3xa-9pwd-hv2e"} if gets_credentials(n) else None
