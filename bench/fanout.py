@@ -42,7 +42,8 @@ def baseline(system, count: int) -> float:
     prepared = []
     for n in range(count):
         credentials = {"login": address(n), "password": "k7qm-t3xa-9pwd-hv2e"} if gets_credentials(n) else None
-        recipient = {"community_name": f"Energiegemeenschap {n}", "email": address(n)}
+        recipient = {"community_name": f"Energiegemeenschap {n}", "email": address(n),
+                     "has_own_password": credentials is None}
         rendered = messages.render_file_published(file_published(n), recipient, credentials, settings)
         prepared.append(messages.build_email(
             sender_name=settings.operator_name, sender=settings.mail_from, recipient=address(n), rendered=rendered,
