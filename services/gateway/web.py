@@ -29,6 +29,7 @@ from shared.errors import DomainError
 from shared.settings import UsesSettings
 
 CLOSE_CONNECTION = "energiepost.close_connection"
+DRAIN_BYTES = 1024 * 1024  # the most of an early-answered API body read after the answer (_worth_draining)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class _App(WsgiApp):
 
     def __call__(self, environ, start_response):
         response = self._respond(environ)
-        if _body_left_unread(environ):
+        if _body_left_unread(environ) and not _worth_draining(environ):
             environ[CLOSE_CONNECTION]()
         return response(environ, start_response)
 
@@ -121,6 +122,16 @@ def _body_left_unread(environ) -> bool:
     """eventlet's own test for draining the body before the next request on the connection."""
     body = environ["eventlet.input"]
     return body.chunked_input or body.position < (body.content_length or 0)
+
+
+def _worth_draining(environ) -> bool:
+    """A small rest of an API body answered early (401, 404, 409…): eventlet reads it after the
+    answer, keeping the connection, so a proxy that streams the body to us (the edge's ingest
+    location) gets the answer rather than a reset and its own 502.  A portal body, a chunked one
+    or a larger rest is never waited for: the connection closes after the answer."""
+    body = environ["eventlet.input"]
+    return (environ.get("PATH_INFO", "").startswith("/api/") and not body.chunked_input
+            and (body.content_length or 0) - body.position <= DRAIN_BYTES)
 
 
 class _Protocol(HttpOnlyProtocol):
