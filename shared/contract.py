@@ -73,6 +73,7 @@ _KINDS = {
     "object_key": lambda v: isinstance(v, str) and len(v) <= OBJECT_KEY_MAX and bool(_OBJECT_KEY.match(v)),
     "reject_reason": lambda v: v in REJECT_REASONS,
     "delete_reason": lambda v: v in DELETE_REASONS,
+    "lock_stream": lambda v: v in ("unknown", "trusted"),
 }
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
 OBJECT_KEY_PATTERN = r"^(?!\.{1,2}(/|$))(?!.*/\.{1,2}(/|$))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
@@ -229,8 +230,18 @@ COMMUNITY_REMOVED = Event(
 )
 """The operator removed a community (``energiepost community remove``): files deletes its files."""
 
+ACCOUNT_LOCKED = Event(
+    source="auth",
+    name="account_locked",
+    version=1,
+    fields={"manager_id": "uuid", "stream": "lock_stream"},
+)
+"""A manager's logins were locked after too many consecutive failures: from unknown
+devices (``unknown``) or on one of their trusted devices (``trusted``).  notify e-mails
+the manager (asking auth for the address: ``get_lock_notice``)."""
+
 EVENTS = (FILE_PUBLISHED, FILE_DELETED, FILE_RETRACTED, RETENTION_DUE, FILES_EXPIRING, SMS_CODE_REQUESTED,
-          PASSWORD_RESET_REQUESTED, CREDENTIALS_REISSUED, COMMUNITY_REMOVED)
+          PASSWORD_RESET_REQUESTED, CREDENTIALS_REISSUED, COMMUNITY_REMOVED, ACCOUNT_LOCKED)
 
 
 # --- the upstream (settlement) system: publish by event, and what it may follow ----------

@@ -1,4 +1,4 @@
-"""energiepost community …: register, change, list, resend credentials, remove."""
+"""energiepost community …: register, change, list, resend credentials, remove, unlock."""
 from __future__ import annotations
 
 import sys
@@ -83,6 +83,24 @@ def community_remove(args) -> None:
             print("its manager's account is removed too")
 
     output.emit(args, removed, show)
+
+
+@command("community unlock", help="lift the lockout of a community's manager after too many failed logins",
+         description="Lift every lock of the community's manager (unknown devices and trusted devices) and reset "
+                     "the consecutive-failure counts. A used password-reset link does the same. Audited.",
+         example="energiepost community unlock zonnedelen-gent",
+         args=[COMMUNITY_ID])
+def community_unlock(args) -> None:
+    unlocked = rpc("auth", "unlock_manager", community_id=args.community_id)
+
+    def show(r):
+        if r["unlocked"]:
+            print(f"community {r['community_id']}: logins of {r['login']} unlocked "
+                  f"({r['unlocked']} lock{'s' if r['unlocked'] != 1 else ''} lifted, failures reset)")
+        else:
+            print(f"community {r['community_id']}: {r['login']} was not locked (failures reset)")
+
+    output.emit(args, unlocked, show)
 
 
 def confirm(question: str, *, expected: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth import audit, authenticator, login, passwords, sessions
+from services.auth import audit, authenticator, lockout, login, passwords, sessions
 from services.auth.models import Manager, Session
 from services.auth.secretbox import SecretBox
 from shared.errors import AuthenticationFailed, InvalidInput, NotFound
@@ -46,22 +46,24 @@ def end_sessions(db: DbSession, current: Session, *, now: datetime, session_id: 
     return ended
 
 
-def _refuse(db: DbSession, manager: Manager, kind: str, message: str, *, client_ip, now, settings, field=None):
-    login.count_failure(db, manager, client_ip=client_ip, now=now, settings=settings)
+def _refuse(db: DbSession, manager: Manager, kind: str, message: str, *, client_ip, now, settings, weight,
+            device_token, field=None):
+    login.count_failure(db, manager, client_ip=client_ip, now=now, settings=settings, weight=weight,
+                        device_token=device_token)
     audit.record(db, kind, now=now, manager_id=manager.id, client_ip=client_ip)
     db.commit()
     raise AuthenticationFailed(message, field=field)
 
 
 def start_password_change(db: DbSession, current: Session, password, new_password, confirmation, *,
-                          client_ip, now: datetime, settings) -> str:
+                          client_ip, now: datetime, settings, device_token=None) -> str:
     """Check the current password and the new one; an attempt at the second factor that
     carries the new password (applied, ending every other session, once it is verified)."""
     manager = current.manager
-    login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings)
+    login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings, device_token=device_token)
     if not passwords.verify_password(manager.password_hash, password if isinstance(password, str) else ""):
         _refuse(db, manager, "password_change_refused", PASSWORD_WRONG, field="password", client_ip=client_ip, now=now,
-                settings=settings)
+                settings=settings, weight=lockout.PASSWORD, device_token=device_token)
     if isinstance(new_password, str) and passwords.verify_password(manager.password_hash, new_password):
         raise InvalidInput(SAME_PASSWORD, field="new_password")
     pending = login.new_password_hash(manager, new_password, confirmation, settings=settings)
@@ -84,29 +86,29 @@ def app_enrolment(db: DbSession, current: Session, *, box: SecretBox, settings) 
 
 
 def confirm_app(db: DbSession, current: Session, code, *, box: SecretBox, client_ip, now: datetime,
-                settings) -> list[str]:
+                settings, device_token=None) -> list[str]:
     """The first code from the app confirms it: the ten recovery codes (shown once)."""
     manager = current.manager
-    login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings)
+    login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings, device_token=device_token)
     if authenticator.pending_secret(db, manager.id, box=box) is None:
         raise NotFound(NO_ENROLMENT)
     codes = authenticator.confirm(db, manager.id, code, box=box, now=now)
     if codes is None:
         _refuse(db, manager, "app_code_wrong", CODE_WRONG, field="code", client_ip=client_ip, now=now,
-                settings=settings)
+                settings=settings, weight=lockout.CODE, device_token=device_token)
     audit.record(db, "app_added", now=now, manager_id=manager.id, client_ip=client_ip)
     return codes
 
 
 def remove_app(db: DbSession, current: Session, code, *, box: SecretBox, client_ip, now: datetime,
-               settings) -> None:
+               settings, device_token=None) -> None:
     """Remove the app, given a fresh code from it or an unused recovery code."""
     manager = current.manager
-    login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings)
+    login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings, device_token=device_token)
     if authenticator.confirmed_app(db, manager.id) is None:
         raise NotFound(NO_APP)
     if authenticator.check_code(db, manager.id, code, box=box, now=now) is None:
         _refuse(db, manager, "app_code_wrong", REMOVAL_CODE_WRONG, field="code", client_ip=client_ip, now=now,
-                settings=settings)
+                settings=settings, weight=lockout.CODE, device_token=device_token)
     authenticator.remove(db, manager.id)
     audit.record(db, "app_removed", now=now, manager_id=manager.id, client_ip=client_ip)

@@ -18,6 +18,7 @@ KINDS = {
     "app_added", "app_removed", "app_code_wrong", "recovery_code_used",
     "logout", "session_expired", "sessions_ended", "contact_changed",
     "credentials_resent", "password_voided_by_operator", "community_removed", "account_removed",
+    "account_locked", "account_unlocked", "device_trusted",
 }
 
 

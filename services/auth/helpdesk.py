@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from services.auth import audit, credentials, sessions
+from services.auth import audit, credentials, lockout, login, sessions
 from services.auth.communities import get_community
 from services.auth.models import (
     AuditEvent, AuthenticatorApp, CodeRequest, Community, LoginAttempt, Manager, OutboxMessage, PasswordReset,
-    RecoveryCode,
+    RecoveryCode, TrustedDevice,
 )
 from services.auth.models import Session as LoginSession
 from shared import contract, outbox
@@ -56,7 +56,7 @@ def resend_credentials(db: Session, community_id, *, reset: bool, now: datetime)
             "event_id": payload["event_id"]}
 
 
-def remove_community(db: Session, community_id, *, now: datetime) -> dict:
+def remove_community(db: Session, community_id, *, now: datetime, settings) -> dict:
     """Remove a community; its manager's account too when it was their only one.  files
     deletes the community's files on the ``community_removed`` event.  The caller commits."""
     community = get_community(db, community_id)
@@ -71,19 +71,20 @@ def remove_community(db: Session, community_id, *, now: datetime) -> dict:
         sessions.end_everything(db, manager.id, now=now)  # what they saw changed: log in again
         db.flush()
         return {"community_id": community.id, "account_removed": False}
-    _remove_account(db, manager)
+    _remove_account(db, manager, settings=settings)
     audit.record(db, "account_removed", now=now, manager_id=manager.id, community_id=community.id,
                  detail=manager.login)
     db.flush()
     return {"community_id": community.id, "account_removed": True}
 
 
-def _remove_account(db: Session, manager: Manager) -> None:
+def _remove_account(db: Session, manager: Manager, *, settings) -> None:
     attempts = select(LoginAttempt.id).where(LoginAttempt.manager_id == manager.id)
     db.execute(delete(CodeRequest).where(or_(CodeRequest.manager_id == manager.id,
                                              CodeRequest.attempt_id.in_(attempts))))
-    for model in (LoginAttempt, LoginSession, PasswordReset, RecoveryCode, AuthenticatorApp):
+    for model in (LoginAttempt, LoginSession, PasswordReset, RecoveryCode, AuthenticatorApp, TrustedDevice):
         db.execute(delete(model).where(model.manager_id == manager.id))
+    lockout.forget(db, login.account_key(manager.login, settings))
     db.flush()
     db.delete(manager)
 

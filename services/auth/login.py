@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth import audit, authenticator, passwords, sessions, typed_logins
-from services.auth.models import CodeRequest, LoginAttempt, LoginFailure, Manager, OutboxMessage
+from services.auth import audit, authenticator, devices, lockout, passwords, sessions, typed_logins
+from services.auth.models import CodeRequest, LoginAttempt, Manager, OutboxMessage
 from services.auth.tokens import new_token, token_hash
 from shared import contract, metrics, outbox
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
@@ -35,7 +35,7 @@ ATTEMPT_MINUTES = 15
 SEND_WINDOW = timedelta(minutes=15)
 
 WRONG_LOGIN = "Onbekende login of verkeerd wachtwoord."
-LOCKED = "Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw."
+LOCKED = lockout.LOCKED
 ATTEMPT_ENDED = "Uw aanmelding is verlopen of afgebroken. Meld u opnieuw aan."
 CODE_EXPIRED = "Deze code is niet meer geldig. Vraag een nieuwe code aan."
 CODE_WRONG = "De code is niet juist."
@@ -52,13 +52,7 @@ def login_key(login) -> str:
     return login.strip().lower() if isinstance(login, str) else ""
 
 
-# --- lockouts -------------------------------------------------------------------------------
-
-def _failures(db: DbSession, scope: str, key: str, now: datetime, settings) -> int:
-    since = now - timedelta(minutes=settings.login_failure_window_minutes)
-    return db.scalar(select(func.count()).select_from(LoginFailure)
-                     .where(LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at > since))
-
+# --- lockouts (services.auth.lockout: consecutive failures per account and device) -----------
 
 def unknown_login(login: str, settings) -> str:
     return typed_logins.unknown_login(login, settings)
@@ -70,56 +64,57 @@ def account_key(login: str, settings) -> str:
     return typed_logins.keyed(login, settings)
 
 
-def _check_not_locked(db, *, login: str, client_ip, now, settings, manager_id=None) -> None:
-    locked = _failures(db, "account", account_key(login, settings), now, settings) >= settings.login_max_failures
-    if client_ip:
-        locked |= _failures(db, "address", client_ip, now, settings) >= settings.login_max_failures
-    if locked:
-        metrics.LOGIN_LOCKS.inc()
-        audit.record(db, "login_locked", now=now, manager_id=manager_id, client_ip=client_ip,
-                     detail=None if manager_id else unknown_login(login, settings))
-        db.commit()
-        raise TooManyRequests(LOCKED.format(minutes=settings.login_failure_window_minutes))
-
-
-def _count_failure(db, *, login: str, client_ip, now, settings) -> None:
-    db.add(LoginFailure(scope="account", key=account_key(login, settings), at=now))
-    if client_ip:
-        db.add(LoginFailure(scope="address", key=client_ip, at=now))
+def lockout_client(db, *, login: str, manager: Manager | None, device_token, client_ip, now,
+                   settings) -> lockout.Client:
+    """Whose failures these are: the account, and the stream they count in (the trusted
+    device the cookie names, when it is one of this manager's; unknown devices otherwise)."""
+    device = devices.recognise(db, device_token, manager and manager.id, now=now)
+    return lockout.Client(account=account_key(login, settings), stream=device.id if device else lockout.UNKNOWN,
+                          address=client_ip, manager_id=manager and manager.id,
+                          label=None if manager else unknown_login(login, settings))
 
 
 # === LOCKOUT HOOK ===========================================================================
 # Every wrong second-factor code (SMS, authenticator app, recovery code; at login, when adding
 # or removing the app) and a wrong current password when changing it is checked and counted
-# here and only here, on the same counters a wrong SMS code always used.  When the lockout
-# rework lands, point these two functions at its API.
+# here and only here (codes weigh lockout.CODE, passwords lockout.PASSWORD).
 
-def refuse_if_locked(db, manager: Manager, *, client_ip, now, settings) -> None:
-    _check_not_locked(db, login=manager.login, client_ip=client_ip, now=now, settings=settings,
-                      manager_id=manager.id)
+def refuse_if_locked(db, manager: Manager, *, client_ip, now, settings, device_token=None) -> None:
+    client = lockout_client(db, login=manager.login, manager=manager, device_token=device_token,
+                            client_ip=client_ip, now=now, settings=settings)
+    lockout.refuse_if_locked(db, client, now=now, settings=settings)
 
 
-def count_failure(db, manager: Manager, *, client_ip, now, settings) -> None:
-    _count_failure(db, login=manager.login, client_ip=client_ip, now=now, settings=settings)
+def count_failure(db, manager: Manager, *, client_ip, now, settings, weight=lockout.CODE, device_token=None) -> None:
+    client = lockout_client(db, login=manager.login, manager=manager, device_token=device_token,
+                            client_ip=client_ip, now=now, settings=settings)
+    lockout.count_failure(db, client, weight=weight, now=now, settings=settings)
 # ============================================================================================
 
 
 # --- the password step ----------------------------------------------------------------------
 
-def start(db: DbSession, *, login, password, client_ip, now: datetime, settings) -> tuple[LoginAttempt, str]:
+def start(db: DbSession, *, login, password, client_ip, now: datetime, settings,
+          device_token=None) -> tuple[LoginAttempt, str]:
     key = login_key(login)
-    _check_not_locked(db, login=key, client_ip=client_ip, now=now, settings=settings)
     manager = db.scalar(select(Manager).where(Manager.email == key)) if key else None
+    client = lockout_client(db, login=key, manager=manager, device_token=device_token, client_ip=client_ip, now=now,
+                            settings=settings)
+    # The try counts as a failure before argon2 runs, and that is committed: the connection (and
+    # the counter's row lock) goes back meanwhile, others need it (SQLite: one per process), yet a
+    # burst of simultaneous guesses is checked one after the other; a right password takes it back.
+    counted = lockout.count_first(db, client, weight=lockout.PASSWORD, now=now, settings=settings)
     password = password if isinstance(password, str) else ""
-    db.commit()  # the connection goes back while argon2 runs: others need it (SQLite: one per process)
+    db.commit()
     correct, rehashed = passwords.verify_and_update(manager.password_hash if manager else None, password)
     if not correct:
         metrics.LOGIN_FAILURES.inc()
-        _count_failure(db, login=key, client_ip=client_ip, now=now, settings=settings)
+        lockout.confirm(db, counted, now=now, settings=settings)
         audit.record(db, "login_failed", now=now, manager_id=manager and manager.id, client_ip=client_ip,
                      detail=None if manager else unknown_login(key, settings))
         db.commit()
         raise AuthenticationFailed(WRONG_LOGIN)
+    lockout.take_back(db, counted)
     if manager.password_is_initial:
         _use_initial_password(db, manager, client_ip=client_ip, now=now, settings=settings)
     elif rehashed:  # argon2 parameters changed since this hash was made
@@ -280,12 +275,15 @@ def use_app(db: DbSession, token, *, now: datetime) -> None:
     attempt.code_hash = None  # a code already texted stops working
 
 
-def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, settings, box) -> dict:
+def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, settings, box, device_token=None) -> dict:
     """A new session token when ``code`` is the live SMS code, a fresh authenticator-app code or
-    an unused recovery code of this attempt's manager (as the attempt's method asks)."""
+    an unused recovery code of this attempt's manager (as the attempt's method asks), and a
+    new trusted-device token for the browser's cookie."""
     attempt = active_attempt(db, token, now=now, stage=VERIFY_CODE, lock=True)  # tries are counted exactly
     manager = attempt.manager
-    refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings)
+    client = lockout_client(db, login=manager.login, manager=manager, device_token=device_token,
+                            client_ip=client_ip, now=now, settings=settings)
+    lockout.refuse_if_locked(db, client, now=now, settings=settings)
     given = "".join(code.split()) if isinstance(code, str) else ""
     if attempt.method == APP:
         if attempt.code_tries >= settings.sms_code_max_tries:
@@ -299,7 +297,7 @@ def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, setting
         attempt.code_tries += 1
         used = SMS if hmac.compare_digest(_code_digest(attempt.code_salt, given), attempt.code_hash) else None
     if used is None:
-        count_failure(db, manager, client_ip=client_ip, now=now, settings=settings)
+        lockout.count_failure(db, client, weight=lockout.CODE, now=now, settings=settings)
         audit.record(db, "code_wrong", now=now, manager_id=manager.id, client_ip=client_ip,
                      detail=f"{attempt.method} try {attempt.code_tries}")
         db.commit()
@@ -314,5 +312,11 @@ def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, setting
     if attempt.pending_password_hash:
         _apply_new_password(db, attempt, now=now, client_ip=client_ip)
     audit.record(db, "login_ok", now=now, manager_id=manager.id, client_ip=client_ip, detail=f"with {used}")
+    lockout.succeeded(db, client)
+    device, device_token = devices.trust(db, manager.id, device_token, now=now, settings=settings)
+    if not client.trusted:  # a browser new to this manager
+        audit.record(db, "device_trusted", now=now, manager_id=manager.id, client_ip=client_ip,
+                     detail=f"device {device.id[:8]}")
     return {"session_token": sessions.create(db, manager, client_ip=client_ip, now=now, settings=settings),
-            "purpose": attempt.purpose}
+            "purpose": attempt.purpose, "device_token": device_token,
+            "device_max_age": devices.cookie_max_age(settings)}

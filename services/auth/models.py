@@ -197,3 +197,32 @@ class AuditEvent(Base):
 
 class OutboxMessage(OutboxMixin, Base):
     pass
+
+
+class FailureCounter(Base):
+    """Consecutive failed passwords and codes of one account (the login as typed, keyed) in
+    one stream: ``unknown`` (every client without a trusted-device cookie for it) or a
+    trusted device's id.  Only a successful login in the stream resets it; ``locked_at``
+    is the hard stop, lifted by a password reset or the operator (services.auth.lockout)."""
+
+    __tablename__ = "failure_counters"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(36), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class TrustedDevice(Base):
+    """A browser the manager completed a login on (password and second factor): it holds a
+    random token in a cookie, only the hash is stored (services.auth.devices)."""
+
+    __tablename__ = "trusted_devices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

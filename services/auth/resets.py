@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth import audit, login, typed_logins
+from services.auth import audit, lockout, login, typed_logins
 from services.auth.models import Manager, OutboxMessage, PasswordReset, ResetRequest
 from services.auth.tokens import new_token, token_hash
 from shared import contract, outbox
@@ -87,12 +87,15 @@ def valid_reset(db: DbSession, token, *, now: datetime) -> PasswordReset:
 
 
 def complete(db: DbSession, token, new_password, confirmation, *, client_ip, now: datetime, settings) -> str:
-    """Use up the link; returns a login attempt at the second factor that carries the new
-    password (which replaces the old one, and ends every session, once the code is verified)."""
+    """Use up the link (which lifts a lockout); returns a login attempt at the second factor that
+    carries the new password (which replaces the old one, and ends every session, once the code
+    is verified)."""
     reset = valid_reset(db, token, now=now)
     manager = reset.manager
     pending = login.new_password_hash(manager, new_password, confirmation, settings=settings)
     reset.used_at = now
     audit.record(db, "reset_link_used", now=now, manager_id=manager.id, client_ip=client_ip)
+    lockout.unlock(db, login.account_key(manager.login, settings), manager_id=manager.id, by="reset link", now=now,
+                   client_ip=client_ip)  # whoever holds the mailbox may try again; the second factor still holds
     return login.start_second_factor(db, manager, purpose=login.RESET, pending_password_hash=pending,
                                      client_ip=client_ip, now=now, settings=settings)

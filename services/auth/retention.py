@@ -1,11 +1,13 @@
 """How long auth keeps security records: SECURITY_RETENTION_DAYS (default a year).
 
 The daily ``retention_due`` event (fired by files, once per date) also purges auth's
-records older than that: the audit trail, counted login failures, SMS code requests,
-login attempts, sessions, reset links and reset requests — each by the moment it
-stopped mattering (an attempt by its expiry, a session by its expiry, a failure by
-when it happened).  The accounts, their communities, authenticator apps and recovery
-codes stay for as long as the account does.
+records older than that: the audit trail, counted login failures, consecutive-failure
+counters, SMS code requests, login attempts, sessions, trusted devices, reset links and
+reset requests — each by the moment it stopped mattering (an attempt, a session or a
+trusted device by its expiry, a failure or a counter by its last failure).  A counter
+whose stream is locked stays however old: only a used reset link or the operator lifts a
+lock.  The accounts, their communities, authenticator apps and recovery codes stay for
+as long as the account does.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.models import (
-    AuditEvent, CodeRequest, LoginAttempt, LoginFailure, PasswordReset, ResetRequest, Session,
+    AuditEvent, CodeRequest, FailureCounter, LoginAttempt, LoginFailure, PasswordReset, ResetRequest, Session,
+    TrustedDevice,
 )
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,10 @@ def purge(db: DbSession, *, now: datetime, settings) -> dict[str, int]:
             (CodeRequest.requested_at < before) | CodeRequest.attempt_id.in_(old_attempts)),
         "login_attempts": delete(LoginAttempt).where(LoginAttempt.expires_at < before),
         "login_failures": delete(LoginFailure).where(LoginFailure.at < before),
+        "failure_counters": delete(FailureCounter).where(FailureCounter.last_failure_at < before,
+                                                         FailureCounter.locked_at.is_(None)),
         "sessions": delete(Session).where(Session.expires_at < before),
+        "trusted_devices": delete(TrustedDevice).where(TrustedDevice.expires_at < before),
         "password_resets": delete(PasswordReset).where(PasswordReset.expires_at < before),
         "reset_requests": delete(ResetRequest).where(ResetRequest.requested_at < before),
         "audit_events": delete(AuditEvent).where(AuditEvent.at < before),

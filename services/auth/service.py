@@ -6,11 +6,11 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.auth import (
-    account, audit, authenticator, communities, contacts, credentials, helpdesk, login, recipients, resets,
+    account, audit, authenticator, communities, contacts, credentials, helpdesk, lockout, login, recipients, resets,
     retention, sessions,
 )
 from services.auth.dependencies import Secrets
-from services.auth.models import LoginAttempt, OutboxMessage
+from services.auth.models import LoginAttempt, Manager, OutboxMessage
 from services.auth.settings import AuthSettings
 from shared import contract, metrics, outbox
 from shared.clock import Clock
@@ -63,6 +63,16 @@ class AuthService:
         self.db.commit()
         return communities.community_view(community)
 
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def unlock_manager(self, community_id):
+        """Lift the lockout of the community's manager (every stream); how many were locked."""
+        community = communities.get_community(self.db, community_id)
+        manager = community.manager
+        unlocked = lockout.unlock(self.db, login.account_key(manager.login, self.settings), manager_id=manager.id,
+                                  by="operator", now=self.clock.now())
+        self.db.commit()
+        return {"community_id": community.id, "login": manager.login, "unlocked": unlocked}
+
     @rpc
     def list_communities(self):
         return [communities.community_view(c) for c in communities.list_communities(self.db)]
@@ -85,7 +95,7 @@ class AuthService:
     def remove_community(self, community_id):
         """The community ends (and its manager's account, when it was their only one);
         files deletes its files on the ``community_removed`` event."""
-        removed = helpdesk.remove_community(self.db, community_id, now=self.clock.now())
+        removed = helpdesk.remove_community(self.db, community_id, now=self.clock.now(), settings=self.settings)
         self.db.commit()
         self._relay()
         return removed
@@ -118,6 +128,12 @@ class AuthService:
             self.db.commit()
 
     @rpc
+    def get_lock_notice(self, manager_id):
+        """Where notify sends the e-mail about a lockout (None once the manager is gone)."""
+        manager = self.db.get(Manager, manager_id)
+        return manager and {"email": manager.email, "login": manager.login}
+
+    @rpc
     def issue_reset_token(self, reset_id, ref):
         issued = resets.issue_token(self.db, reset_id, ref, now=self.clock.now())
         self.db.commit()
@@ -125,10 +141,10 @@ class AuthService:
 
     # --- the portal (through the gateway) -------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("password",))
-    def start_login(self, login_name, password, client_ip=None):
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("password", "device_token"))
+    def start_login(self, login_name, password, client_ip=None, device_token=None):
         attempt, token = login.start(self.db, login=login_name, password=password, client_ip=client_ip,
-                                     now=self.clock.now(), settings=self.settings)
+                                     now=self.clock.now(), settings=self.settings, device_token=device_token)
         self.db.commit()
         self._relay()
         return {"attempt_token": token, "stage": attempt.stage}
@@ -162,10 +178,11 @@ class AuthService:
         login.use_app(self.db, attempt_token, now=self.clock.now())
         self.db.commit()
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token", "code"))
-    def verify_code(self, attempt_token, code, client_ip=None):
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token", "code", "device_token"))
+    def verify_code(self, attempt_token, code, client_ip=None, device_token=None):
+        """A session token, and a trusted-device token for the browser's cookie (``device_max_age`` seconds)."""
         verified = login.verify_code(self.db, attempt_token, code, client_ip=client_ip, now=self.clock.now(),
-                                     settings=self.settings, box=self.secrets)
+                                     settings=self.settings, box=self.secrets, device_token=device_token)
         self.db.commit()
         return verified
 
@@ -206,11 +223,12 @@ class AuthService:
         return {"ended": ended}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS,
-         sensitive_arguments=("session_token", "password", "new_password", "new_password_confirm"))
-    def start_password_change(self, session_token, password, new_password, new_password_confirm, client_ip=None):
+         sensitive_arguments=("session_token", "password", "new_password", "new_password_confirm", "device_token"))
+    def start_password_change(self, session_token, password, new_password, new_password_confirm, client_ip=None,
+                              device_token=None):
         token = account.start_password_change(self.db, self._session(session_token), password, new_password,
                                               new_password_confirm, client_ip=client_ip, now=self.clock.now(),
-                                              settings=self.settings)
+                                              settings=self.settings, device_token=device_token)
         self.db.commit()
         self._relay()
         return {"attempt_token": token, "stage": login.VERIFY_CODE}
@@ -227,17 +245,18 @@ class AuthService:
         self.db.commit()
         return view
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token", "code"))
-    def confirm_app(self, session_token, code, client_ip=None):
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token", "code", "device_token"))
+    def confirm_app(self, session_token, code, client_ip=None, device_token=None):
         codes = account.confirm_app(self.db, self._session(session_token), code, box=self.secrets,
-                                    client_ip=client_ip, now=self.clock.now(), settings=self.settings)
+                                    client_ip=client_ip, now=self.clock.now(), settings=self.settings,
+                                    device_token=device_token)
         self.db.commit()
         return {"recovery_codes": codes}
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token", "code"))
-    def remove_app(self, session_token, code, client_ip=None):
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token", "code", "device_token"))
+    def remove_app(self, session_token, code, client_ip=None, device_token=None):
         account.remove_app(self.db, self._session(session_token), code, box=self.secrets, client_ip=client_ip,
-                           now=self.clock.now(), settings=self.settings)
+                           now=self.clock.now(), settings=self.settings, device_token=device_token)
         self.db.commit()
 
     # --- forgotten password -----------------------------------------------------------------

@@ -72,7 +72,7 @@ class AccountPages(Portal):
         try:
             started = self.auth.start_password_change(self.token, form.get("password", ""),
                                                       form.get("new_password", ""),
-                                                      form.get("new_password_confirm", ""), self.ip)
+                                                      form.get("new_password_confirm", ""), self.ip, self.device)
         except REFUSED as exc:
             return self.render("change_password.html", status=exc.status, session=session, error=exc.message)
         response = self.redirect("/code")
@@ -106,7 +106,7 @@ class AccountPages(Portal):
         if session is None:
             return self.to_login("/account")
         try:
-            confirmed = self.auth.confirm_app(self.token, self.request.form.get("code", ""), self.ip)
+            confirmed = self.auth.confirm_app(self.token, self.request.form.get("code", ""), self.ip, self.device)
         except NotFound:
             return self.redirect("/account")
         except REFUSED as exc:
@@ -119,7 +119,7 @@ class AccountPages(Portal):
         if session is None:
             return self.to_login("/account")
         try:
-            self.auth.remove_app(self.token, self.request.form.get("code", ""), self.ip)
+            self.auth.remove_app(self.token, self.request.form.get("code", ""), self.ip, self.device)
         except REFUSED as exc:
             return self.overview(status=exc.status, error=exc.message, session=session)
         return self.redirect("/account?done=app-removed")

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from shared.formatting import template_environment
 
 SESSION, ATTEMPT, CSRF = "session", "attempt", "csrf"
+DEVICE = "device"  # the trusted-device token (services.auth.devices), set after a completed login
 SORT_FIELDS = ("name", "size", "date")
 DIRECTIONS = ("asc", "desc")
 PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
@@ -49,9 +50,10 @@ def read_cookie(request, name: str, settings) -> str | None:
     return request.cookies.get(cookie_name(name, settings))
 
 
-def set_cookie(response: Response, name: str, value: str, settings) -> None:
+def set_cookie(response: Response, name: str, value: str, settings, max_age: int | None = None) -> None:
+    """A session cookie, or with ``max_age`` (seconds) one the browser keeps that long."""
     response.set_cookie(cookie_name(name, settings), value, path="/", httponly=True, samesite="Lax",
-                        secure=settings.uses_https)
+                        secure=settings.uses_https, max_age=max_age)
 
 
 def clear_cookie(response: Response, name: str, settings) -> None:

@@ -37,6 +37,11 @@ class Portal:
     def ip(self):
         return pages.client_ip(self.request, self.settings)
 
+    @property
+    def device(self):
+        """The trusted-device cookie (auth decides whether it is one of the manager's)."""
+        return (self.cookie(pages.DEVICE) or "")[:100] or None
+
     def session(self):
         token = self.cookie(pages.SESSION)
         if not token:
@@ -64,7 +69,7 @@ class Portal:
         form = self.request.form
         next_path = pages.safe_next(form.get("next"))
         try:
-            started = self.auth.start_login(form.get("login", ""), form.get("password", ""), self.ip)
+            started = self.auth.start_login(form.get("login", ""), form.get("password", ""), self.ip, self.device)
         except (AuthenticationFailed, TooManyRequests) as exc:
             return self.render("login.html", status=exc.status, next=next_path, error=exc.message,
                                login=form.get("login", "")[:320])
@@ -127,13 +132,16 @@ class Portal:
         except AuthenticationFailed as exc:
             return self._restart(exc)
         try:
-            session = self.auth.verify_code(token, form.get("code", ""), self.ip)
+            session = self.auth.verify_code(token, form.get("code", ""), self.ip, self.device)
         except (AuthenticationFailed, TooManyRequests) as exc:
             return self.render("code.html", status=exc.status, attempt=attempt, next=next_path, error=exc.message)
         response = self.redirect("/account?done=password" if session["purpose"] == "change" else next_path)
         pages.clear_cookie(response, pages.ATTEMPT, self.settings)
         pages.set_cookie(response, pages.SESSION, session["session_token"], self.settings)
         pages.set_cookie(response, pages.CSRF, self.csrf.new_cookie(), self.settings)  # renewed at login
+        # This browser is now a trusted device: its own failure count, which nobody else can exhaust.
+        pages.set_cookie(response, pages.DEVICE, session["device_token"], self.settings,
+                         max_age=session["device_max_age"])
         return response
 
     def resend_code(self):

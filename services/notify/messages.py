@@ -97,6 +97,19 @@ def render_password_reset(issued: dict, settings) -> Rendered:
     )
 
 
+def render_account_locked(event: dict, notice: dict, settings) -> Rendered:
+    """To the manager whose logins were locked: when, from which devices, and what to do."""
+    return render(
+        "account_locked",
+        login=notice["login"],
+        locked_at=local(event["occurred_at"]).strftime("%-d-%-m-%Y om %H:%M"),
+        trusted=event["stream"] == "trusted",
+        forgot_link=f"{settings.public_base_url}/forgot",
+        operator=settings.operator_name,
+        helpline=settings.helpline,
+    )
+
+
 def render_sms_code(issued: dict, settings) -> str:
     return " ".join(env.get_template("sms/code.txt").render(
         code=issued["code"], minutes=issued["valid_minutes"], operator=settings.operator_name).split())

@@ -66,6 +66,13 @@ def prepare_password_reset(delivery: Delivery, *, auth, settings) -> None:
     delivery.carries_credentials = True
 
 
+def prepare_account_locked(delivery: Delivery, *, auth, settings) -> None:
+    notice = auth.get_lock_notice(delivery.data["manager_id"])
+    if notice is None:
+        raise NothingToSend("the manager no longer exists")
+    _fill(delivery, notice["email"], messages.render_account_locked(delivery.data, notice, settings), settings)
+
+
 def prepare_sms_code(delivery: Delivery, *, auth, settings) -> None:
     issued = auth.issue_sms_code(delivery.data["attempt_id"], delivery.data["event_id"])
     if issued is None:
@@ -114,6 +121,7 @@ KINDS = {
     "file_retracted": Kind(send_email, render=render_retraction),
     "credentials_reissued": Kind(send_email, render=render_credentials, credentials=True),
     "password_reset_requested": Kind(send_email, prepare=prepare_password_reset, at_once=True),
+    "account_locked": Kind(send_email, prepare=prepare_account_locked, at_once=True),
     "sms_code_requested": Kind(send_sms, prepare=prepare_sms_code, retry_base_seconds=2,
                                max_age=timedelta(minutes=5), at_once=True),
 }

@@ -61,6 +61,10 @@ class NotifyService:
     def on_credentials_reissued(self, payload):
         self._deliver(contract.CREDENTIALS_REISSUED, payload)
 
+    @event_handler(contract.ACCOUNT_LOCKED.source, contract.ACCOUNT_LOCKED.name)
+    def on_account_locked(self, payload):
+        self._deliver(contract.ACCOUNT_LOCKED, payload)
+
     @timer(interval=1)
     def retry_due_deliveries(self):
         self._send_due()

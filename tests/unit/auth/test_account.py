@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from services.auth import account
 from services.auth import login as login_rules
-from services.auth.models import AuditEvent, AuthenticatorApp, LoginFailure, Manager, RecoveryCode
+from services.auth.models import AuditEvent, AuthenticatorApp, FailureCounter, Manager, RecoveryCode
 from services.auth.models import Session as SessionRow
 from services.auth.secretbox import SecretBox
+from services.auth.settings import AuthSettings
 from shared.errors import InvalidInput, NotFound, TooManyRequests
 from tests.unit.auth.test_login import (  # noqa: F401  (fixtures: session, clock, auth, initial_password, manager)
-    IDLE_MINUTES, IP, KEY, LOGIN, MAX_FAILURES, NEW_PASSWORD, NOW, OTHER_IP, OWN_PASSWORD, WRONG_PASSWORD,
+    FREE_FAILURES, IDLE_MINUTES, IP, KEY, LOGIN, NEW_PASSWORD, NOW, OTHER_IP, OWN_PASSWORD, SETTINGS, WRONG_PASSWORD,
     attempt_row, auth, clock, code_requests, initial_password, log_in, manager, refused, session, sha256, sms_code,
     string_values,
 )
@@ -30,7 +31,10 @@ def totp(secret, clock, steps=0) -> str:
 
 
 def failures(session) -> int:
-    return session.query(LoginFailure).filter(LoginFailure.scope == "account").count()
+    """The account's consecutive failures, weighted (a wrong code 2, a wrong password 1), in all streams."""
+    session.expire_all()
+    return sum(session.scalars(select(FailureCounter.failures).where(
+        FailureCounter.account == login_rules.account_key(LOGIN, AuthSettings.load(SETTINGS)))))
 
 
 @pytest.fixture
@@ -146,7 +150,7 @@ def test_a_password_change_applies_the_rules_and_refuses_the_same_password(auth,
 
 
 def test_a_locked_account_cannot_change_its_password(auth, session, logged_in):
-    for _ in range(MAX_FAILURES):
+    for _ in range(FREE_FAILURES):  # the back-off: the next try waits
         refused(auth.start_login, LOGIN, WRONG_PASSWORD, OTHER_IP)
     refused(auth.start_password_change, logged_in, OWN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD, IP,
             error=TooManyRequests)
@@ -185,7 +189,7 @@ def test_a_wrong_first_code_does_not_confirm_and_counts_as_a_failure(auth, sessi
     wrong = f"{(int(totp(app_secret, clock)) + 1) % 10**6:06d}"
     assert refused(auth.confirm_app, logged_in, wrong, IP) == account.CODE_WRONG
     assert refused(auth.confirm_app, logged_in, totp(app_secret, clock, steps=-3), IP) == account.CODE_WRONG
-    assert failures(session) == before + 2
+    assert failures(session) == before + 4  # a wrong code weighs 2
     assert auth.get_account(logged_in)["app"] is None
     assert auth.confirm_app(logged_in, totp(app_secret, clock), IP)["recovery_codes"]
 
@@ -223,12 +227,12 @@ def test_a_code_one_step_off_is_accepted_but_never_an_older_step_than_one_used(
 def test_wrong_app_codes_count_like_wrong_sms_codes_and_lock(auth, session, clock, recovery_codes, app_secret):
     before = failures(session)
     attempt = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
-    for n in range(1, 6):
+    for n in range(1, 3):
         refused(auth.verify_code, attempt, f"{(int(totp(app_secret, clock)) + n) % 10**6:06d}", IP)
-    assert failures(session) == before + 5
-    assert refused(auth.verify_code, attempt, totp(app_secret, clock), IP) == login_rules.APP_TRIES_USED
-    for _ in range(MAX_FAILURES - 5):  # the account's limit, reached by wrong app codes and passwords together
-        refused(auth.start_login, LOGIN, WRONG_PASSWORD, OTHER_IP)
+    assert failures(session) == before + 4
+    refused(auth.start_login, LOGIN, WRONG_PASSWORD, OTHER_IP)  # app codes and passwords add up
+    assert failures(session) == before + 5 == FREE_FAILURES
+    refused(auth.verify_code, attempt, totp(app_secret, clock), IP, error=TooManyRequests)
     refused(auth.start_login, LOGIN, OWN_PASSWORD, IP, error=TooManyRequests)
 
 
@@ -274,7 +278,7 @@ def test_a_reset_and_a_password_change_ask_for_the_app_too(auth, session, clock,
 def test_removing_the_app_needs_a_valid_code(auth, session, clock, logged_in, recovery_codes, app_secret):
     before = failures(session)
     assert refused(auth.remove_app, logged_in, "000000", IP) == account.REMOVAL_CODE_WRONG
-    assert failures(session) == before + 1
+    assert failures(session) == before + 2
     assert auth.get_account(logged_in)["app"] is not None
     auth.remove_app(logged_in, totp(app_secret, clock), IP)
     assert auth.get_account(logged_in)["app"] is None

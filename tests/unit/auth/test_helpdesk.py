@@ -8,10 +8,12 @@ from sqlalchemy import select
 from services.auth.models import AuditEvent, Community, Manager, OutboxMessage, Session
 from services.auth.passwords import hash_password, verify_password
 from services.auth.service import AuthService
+from services.auth.settings import AuthSettings
 from shared.clock import FixedClock
 from shared.errors import InvalidInput, NotFound, Refused
 from tests.support.workers import Worker
 from tests.unit.auth.issuing import issue_initial_credentials
+from tests.unit.auth.test_login import SETTINGS
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 OWN = "paarse konijnen dansen 42"
@@ -24,7 +26,8 @@ def session(open_session):
 
 @pytest.fixture
 def auth(session):
-    return Worker(worker_factory(AuthService, db=session, clock=FixedClock(NOW)), session)
+    return Worker(worker_factory(AuthService, db=session, clock=FixedClock(NOW),
+                                 settings=AuthSettings.load(SETTINGS)), session)
 
 
 def add(auth, community_id="zonnedelen-gent", email="beheer@example.be"):

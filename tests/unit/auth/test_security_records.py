@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 
 from services.auth import resets
 from services.auth.models import (
-    AuditEvent, CodeRequest, LoginAttempt, LoginFailure, OutboxMessage, PasswordReset, ResetRequest, Session,
+    AuditEvent, CodeRequest, FailureCounter, LoginAttempt, LoginFailure, OutboxMessage, PasswordReset, ResetRequest,
+    Session, TrustedDevice,
 )
 from services.auth.settings import AuthSettings
 from shared import contract
 from shared.settings import ConfigurationError, decode_key
 from tests.unit.auth.test_login import (  # noqa: F401  (fixtures: session, clock, auth, initial_password, manager)
-    IP, LOGIN, OWN_PASSWORD, SETTINGS, WRONG_PASSWORD, auth, clock, initial_password, log_in, manager, refused,
+    DEVICE_DAYS, IP, LOGIN, OWN_PASSWORD, SETTINGS, WRONG_PASSWORD, auth, clock, initial_password, log_in, manager, refused,
     session, sms_code,
 )
 
@@ -41,12 +42,12 @@ def test_a_typed_login_is_stored_keyed_not_as_a_bare_sha256(auth, session, manag
     key = "niemand@example.be"
     keyed = hmac.new(KEY, key.encode(), hashlib.sha256).hexdigest()
     bare = hashlib.sha256(key.encode()).hexdigest()
-    assert session.scalar(select(LoginFailure.key).where(LoginFailure.scope == "account")) == keyed
+    assert session.scalar(select(FailureCounter.account)) == keyed
     assert session.scalar(select(ResetRequest.login_key)) == keyed
     auth.handle_reset_requests()
     details = list(session.scalars(select(AuditEvent.detail).where(AuditEvent.detail.like("unknown login%"))))
     assert details == [f"unknown login #{keyed[:12]}"] * 2
-    stored = [*session.scalars(select(LoginFailure.key)), *details]
+    stored = [*session.scalars(select(FailureCounter.account)), *session.scalars(select(LoginFailure.key)), *details]
     assert not any(bare[:12] in value for value in stored)
 
 
@@ -116,12 +117,39 @@ def test_security_records_older_than_the_retention_are_purged_by_the_daily_run(a
     retention_due(auth, clock)
     assert count(session, PasswordReset) == 0  # the only link was asked for 370 days ago
     assert count(session, Session) == 1 and count(session, LoginAttempt) == 1 and count(session, CodeRequest) == 1
-    assert count(session, LoginFailure) == 2  # the recent wrong password: per account and per address
+    assert count(session, LoginFailure) == 1  # the recent wrong password at its address
     kept = list(session.scalars(select(AuditEvent.at)))
     assert kept and min(kept) >= clock.now() - timedelta(days=365)
     assert session.scalar(select(Session.id).where(Session.token_hash == hashlib.sha256(token.encode()).hexdigest())) \
         is None
     assert recent_session
+
+
+def test_old_failure_counters_and_expired_trusted_devices_are_purged_but_a_lock_stays(auth, session, clock, manager):
+    log_in(auth, session)  # a trusted device, valid DEVICE_DAYS
+    refused(auth.start_login, "gok@example.be", WRONG_PASSWORD, IP)  # a counter that is never reset
+    locked_account = "f" * 64
+    session.add(FailureCounter(account=locked_account, stream="unknown", failures=20, last_failure_at=clock.now(),
+                               locked_at=clock.now()))
+    session.commit()
+    devices = count(session, TrustedDevice)
+    assert devices and count(session, FailureCounter) == 2
+
+    clock.advance(days=365 + DEVICE_DAYS - 1)  # the device expired 364 days ago, the counter is 544 days old
+    refused(auth.start_login, "ander@example.be", WRONG_PASSWORD, IP)  # a recent counter
+    retention_due(auth, clock)
+    session.expire_all()
+    assert count(session, TrustedDevice) == devices
+    assert sorted(session.scalars(select(FailureCounter.locked_at.is_not(None)))) == [False, True]
+
+    clock.advance(days=2)  # the device expired 366 days ago
+    retention_due(auth, clock)
+    session.expire_all()
+    assert count(session, TrustedDevice) == 0
+    counters = {row.account: row for row in session.scalars(select(FailureCounter))}
+    assert len(counters) == 2 and counters[locked_account].locked_at is not None  # the lock stays, however old
+    assert session.scalar(select(FailureCounter.account).where(FailureCounter.locked_at.is_(None))) != \
+        hmac.new(KEY, b"gok@example.be", hashlib.sha256).hexdigest()
 
 
 def test_the_retention_is_a_setting(auth, session, clock, manager):

@@ -107,3 +107,24 @@ def test_cookies_over_https_are_secure_host_only_cookies():
         response = Response()
         set_cookie(response, "session", "v", GatewaySettings.load({"PUBLIC_BASE_URL": url}))
         assert response.headers["Set-Cookie"] == header
+
+
+# --- the trusted-device cookie ---------------------------------------------------------------
+
+@pytest.mark.parametrize("base_url, name, secure", [
+    ("https://energiepost.example.be", "__Host-device", True),
+    ("http://127.0.0.1:8000", "ep_device", False),
+])
+def test_the_device_cookie_is_httponly_lax_kept_for_its_days_and_secure_over_https(base_url, name, secure):
+    from werkzeug.wrappers import Response
+
+    from services.gateway import pages
+
+    response = Response()
+    pages.set_cookie(response, pages.DEVICE, "token", GatewaySettings.load({"PUBLIC_BASE_URL": base_url}),
+                     max_age=180 * 24 * 3600)
+    (header,) = response.headers.getlist("Set-Cookie")
+    attributes = {part.strip().lower() for part in header.split(";")[1:]}
+    assert header.startswith(f"{name}=token;")
+    assert {"httponly", "samesite=lax", "path=/", "max-age=15552000"} <= attributes
+    assert ("secure" in attributes) is secure
