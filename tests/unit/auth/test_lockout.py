@@ -31,6 +31,7 @@ from tests.unit.auth.test_login import (  # noqa: F401  (fixtures: session, cloc
 
 ATTACKER_IP = "203.0.113.66"
 HARD_LOCKED = lockout.HARD_LOCKED.format(operator="Fluvius")
+ACCOUNT = login_rules.account_key(LOGIN, AuthSettings.load(SETTINGS))  # how the counters name LOGIN
 
 
 def counter(session, stream=lockout.UNKNOWN, login=LOGIN) -> int:
@@ -130,7 +131,7 @@ def test_at_the_hard_limit_neither_the_password_nor_a_code_gets_through(auth, se
     attempt = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]  # begun before the attack
     code = sms_code(auth, session, attempt)
     # An attack that began long ago (its waits would outlast the attempt): one failure from the limit.
-    session.add(FailureCounter(account=login_rules.account_key(LOGIN, AuthSettings.load(SETTINGS)), stream=lockout.UNKNOWN,
+    session.add(FailureCounter(account=ACCOUNT, stream=lockout.UNKNOWN,
                                failures=HARD_LIMIT - 1, last_failure_at=clock.now() - timedelta(days=1)))
     session.commit()
     refused(auth.start_login, LOGIN, WRONG_PASSWORD, ATTACKER_IP)
@@ -271,7 +272,7 @@ def test_a_burst_of_tries_on_one_stream_is_checked_one_after_the_other(session, 
     """Two tries at once, one failure before the back-off: the second waits for the first to be
     counted, then waits out the back-off instead of slipping through."""
     settings = AuthSettings.load(SETTINGS)
-    client = lockout.Client(account=login_rules.account_key(LOGIN, AuthSettings.load(SETTINGS)), stream=lockout.UNKNOWN, address=ATTACKER_IP)
+    client = lockout.Client(account=ACCOUNT, stream=lockout.UNKNOWN, address=ATTACKER_IP)
     session.add(FailureCounter(account=client.account, stream=client.stream, failures=FREE_FAILURES - 1,
                                last_failure_at=clock.now() - timedelta(days=1)))
     session.commit()

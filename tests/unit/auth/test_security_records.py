@@ -17,8 +17,8 @@ from services.auth.settings import AuthSettings
 from shared import contract
 from shared.settings import ConfigurationError, decode_key
 from tests.unit.auth.test_login import (  # noqa: F401  (fixtures: session, clock, auth, initial_password, manager)
-    DEVICE_DAYS, IP, LOGIN, OWN_PASSWORD, SETTINGS, WRONG_PASSWORD, auth, clock, initial_password, log_in, manager, refused,
-    session, sms_code,
+    DEVICE_DAYS, IP, LOGIN, OWN_PASSWORD, SETTINGS, WRONG_PASSWORD, auth, clock, initial_password, log_in, manager,
+    refused, session, sms_code,
 )
 
 KEY = decode_key(SETTINGS["AUTH_SECRET_KEY"])
