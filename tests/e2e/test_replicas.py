@@ -14,13 +14,17 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from collections import Counter
+
 from ops.declare_queues import declare
+from shared.contract import STATUS_QUEUE
 from shared.formatting import LOCAL_ZONE
 from tests.support.databases import fresh_databases
 from tests.support.launch import ServiceProcess, cli, fresh_vhost, queue_counts, system_environment
 from tests.support.portal import OWN_PASSWORD, PortalClient, PortalSystem, location_path
 from tests.support.sinks import MailSink, SmsSink, free_port, links_in, plain_text, wait_until
-from tests.support.system import CSRF_SECRET, INGEST_KEY, TOTP_KEY, add_community, ingest
+from tests.support.system import AUTH_SECRET_KEY, CSRF_SECRET, INGEST_KEY, TOTP_KEY, add_community, ingest
+from tests.integration.test_upstream import drain, run_example
 
 SERVICES = ("auth", "files", "notify", "gateway")
 HOSTS = ("host-a", "host-b")
@@ -41,6 +45,7 @@ class Replicas:
             "INGEST_API_KEYS": INGEST_KEY,  # secrets every replica must share: never a per-host dev file
             "CSRF_SECRET": CSRF_SECRET,
             "TOTP_ENCRYPTION_KEY": TOTP_KEY,
+            "AUTH_SECRET_KEY": AUTH_SECRET_KEY,
         }
         self.env, self.urls = {}, {}
         for host in HOSTS:
@@ -105,7 +110,13 @@ def test_two_replicas_of_every_service_without_a_shared_disk_do_everything_exact
                     filename="mededeling.csv", data={"kind": "adhoc"})
     assert first.status_code == second.status_code == 201, (first.text, second.text)
     ids = [first.json()["id"], second.json()["id"]]
-    mails = MailSink.messages_in(replicas.mail.target, wait_for=2)
+    # and by event (claim-check), the upstream sending its request twice: published once
+    document = replicas.mail.target.parent / "per-event.csv"
+    document.write_bytes(b"ean;afname\n5;6\n")
+    by_event = [run_example(b, document, "settlement-replicas") for _ in range(2)]
+    assert [r["event"] for r in by_event] == ["publish_accepted"] * 2 and by_event[1]["duplicate"]
+    ids.append(by_event[0]["file_id"])
+    mails = MailSink.messages_in(replicas.mail.target, wait_for=3)
 
     # a login whose steps alternate between the gateways (and so between auth replicas)
     portal = PortalSystem(a, replicas.mail, replicas.sms)
@@ -126,19 +137,19 @@ def test_two_replicas_of_every_service_without_a_shared_disk_do_everything_exact
     assert client.download(ids[0]).content == b"ean;afname\n1;2\n"
     client.base_url = replicas.gateway("host-a")
     client.get("/files")
-    zipped = zipfile.ZipFile(io.BytesIO(client.download(*ids).content))
+    zipped = zipfile.ZipFile(io.BytesIO(client.download(*ids[:2]).content))
     assert sorted(zipped.namelist()) == ["correcties-2026-10.csv", "mededeling.csv"]
 
     # the daily run, fired twice for the same day: one reminder, then one deletion per file
     today = datetime.now(LOCAL_ZONE).date()
     assert cli(a, "retention", "run", "--today", (today + timedelta(days=24)).isoformat()).returncode == 0
     assert cli(b, "retention", "run", "--today", (today + timedelta(days=24)).isoformat()).returncode == 0
-    reminder = MailSink.messages_in(replicas.mail.target, wait_for=3)[2]
+    reminder = MailSink.messages_in(replicas.mail.target, wait_for=4)[3]
     assert "binnenkort verwijderd" in reminder["Subject"]
     assert cli(b, "retention", "run", "--today", (today + timedelta(days=31)).isoformat()).returncode == 0
     files_db = a["DATABASE_URL_FILES"]
-    wait_until(lambda: count(files_db, "SELECT count(*) FROM files WHERE deleted_at IS NOT NULL") == 2,
-               timeout=30, message="both files to be deleted")
+    wait_until(lambda: count(files_db, "SELECT count(*) FROM files WHERE deleted_at IS NOT NULL") == 3,
+               timeout=30, message="the three files to be deleted")
     gone = client.get(f"/files/{ids[0]}")
     assert gone.status_code == 410
 
@@ -154,9 +165,12 @@ def test_two_replicas_of_every_service_without_a_shared_disk_do_everything_exact
         "downloads recorded": count(files_db, "SELECT count(*) FROM downloads"),
         "files deleted": count(files_db, "SELECT count(*) FROM files WHERE deleted_at IS NOT NULL"),
         "deliveries": count(a["DATABASE_URL_NOTIFY"], "SELECT count(*) FROM deliveries"),
+        **{f"status events {event}": n for event, n in Counter(key for key, _ in drain(a, STATUS_QUEUE)).items()},
     }
-    expected = {"e-mails": 3, "first e-mails with credentials": 1, "SMS codes": 1, "reminders": 1,
-                "downloads recorded": 3, "files deleted": 2, "deliveries": 4}
+    expected = {"e-mails": 4, "first e-mails with credentials": 1, "SMS codes": 1, "reminders": 1,
+                "downloads recorded": 3, "files deleted": 3, "deliveries": 5,
+                "status events file_published": 3, "status events file_emailed": 3,
+                "status events file_downloaded": 2, "status events file_reminded": 3, "status events file_deleted": 3}
     print("replica test, expected / seen:", {k: f"{expected[k]} / {seen[k]}" for k in expected})
     assert seen == expected
     assert [links_in(mail, a["PUBLIC_BASE_URL"]) for mail in mails] == [[f"{a['PUBLIC_BASE_URL']}/files/{i}"]
