@@ -3,13 +3,13 @@
 Each class is registered with nameko's remote error registry, so a caller of an
 RPC method gets the same typed exception back (with its message and field) rather
 than a bare ``RemoteError``.  Messages are written for people: the gateway and the
-CLI show them as they are.  ``status`` is the HTTP status the gateway answers with.
+CLI show them as they are; the gateway's table (services.gateway.errors) gives each its
+HTTP status, the CLI its exit code (cli.runtime).
 """
 from nameko.exceptions import deserialize_to_instance
 
 
 class DomainError(Exception):
-    status = 400
     code = "invalid_request"
 
     def __init__(self, message: str, field: str | None = None):
@@ -29,19 +29,16 @@ class DomainError(Exception):
 
 @deserialize_to_instance
 class InvalidInput(DomainError):
-    status = 400
     code = "invalid_input"
 
 
 @deserialize_to_instance
 class NotFound(DomainError):
-    status = 404
     code = "not_found"
 
 
 @deserialize_to_instance
 class AlreadyExists(DomainError):
-    status = 409
     code = "already_exists"
 
 
@@ -50,7 +47,6 @@ class Refused(DomainError):
     """The request is well-formed but the system's state does not allow it (an e-mail
     already sent, a manager with an own password)."""
 
-    status = 409
     code = "refused"
 
 
@@ -59,7 +55,6 @@ class Gone(DomainError):
     """No longer available; ``reason`` says why when it is known (``expired``, ``manager``,
     ``retracted``: services.files.deletion), so the portal can say it."""
 
-    status = 410
     code = "gone"
 
     def __init__(self, message: str, field: str | None = None, reason: str | None = None):
@@ -70,7 +65,6 @@ class Gone(DomainError):
 
 @deserialize_to_instance
 class PayloadTooLarge(DomainError):
-    status = 413
     code = "payload_too_large"
 
 
@@ -79,19 +73,16 @@ class AuthenticationFailed(DomainError):
     """Wrong or unknown login, password or code, or an expired step; the message says
     what the person can do and reveals nothing about which accounts exist."""
 
-    status = 401
     code = "authentication_failed"
 
 
 @deserialize_to_instance
 class TooManyRequests(DomainError):
-    status = 429
     code = "too_many_requests"
 
 
 @deserialize_to_instance
 class ServiceUnavailable(DomainError):
-    status = 503
     code = "service_unavailable"
 
 

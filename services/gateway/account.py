@@ -10,6 +10,7 @@ from __future__ import annotations
 import segno
 
 from services.gateway import pages
+from services.gateway.errors import status_of
 from services.gateway.portal import Portal
 from shared.errors import AuthenticationFailed, InvalidInput, NotFound, TooManyRequests
 
@@ -74,7 +75,7 @@ class AccountPages(Portal):
                                                       form.get("new_password", ""),
                                                       form.get("new_password_confirm", ""), self.ip, self.device)
         except REFUSED as exc:
-            return self.render("change_password.html", status=exc.status, session=session, error=exc.message)
+            return self.render("change_password.html", status=status_of(exc), session=session, error=exc.message)
         response = self.redirect("/code")
         pages.set_cookie(response, pages.ATTEMPT, started["attempt_token"], self.settings)
         return response
@@ -110,7 +111,7 @@ class AccountPages(Portal):
         except NotFound:
             return self.redirect("/account")
         except REFUSED as exc:
-            return self.app_form(status=exc.status, error=exc.message)
+            return self.app_form(status=status_of(exc), error=exc.message)
         return self.render("recovery_codes.html", session=session, codes=confirmed["recovery_codes"])
 
     def remove_app(self):
@@ -121,5 +122,5 @@ class AccountPages(Portal):
         try:
             self.auth.remove_app(self.token, self.request.form.get("code", ""), self.ip, self.device)
         except REFUSED as exc:
-            return self.overview(status=exc.status, error=exc.message, session=session)
+            return self.overview(status=status_of(exc), error=exc.message, session=session)
         return self.redirect("/account?done=app-removed")

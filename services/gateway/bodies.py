@@ -18,7 +18,7 @@ from werkzeug.exceptions import (
 )
 from werkzeug.wrappers import Request
 
-from services.gateway.csrf import CsrfFailed
+from services.gateway.errors import CsrfFailed
 
 MAX_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"

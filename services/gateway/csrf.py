@@ -16,14 +16,9 @@ import secrets
 from urllib.parse import urlsplit
 
 from services.gateway import pages
-from shared.errors import DomainError
+from services.gateway.errors import CsrfFailed
 
 MIN_COOKIE_LENGTH = 32
-
-
-class CsrfFailed(DomainError):
-    status = 403
-    code = "csrf_failed"
 
 
 class Csrf:

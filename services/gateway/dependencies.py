@@ -6,14 +6,8 @@ import hmac
 from nameko.extensions import DependencyProvider
 
 from services.gateway.csrf import Csrf
-from shared.errors import DomainError
+from services.gateway.errors import Unauthorized
 from shared.settings import UsesSettings
-
-
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
-    headers = {"WWW-Authenticate": 'Bearer realm="energiepost ingest"'}
 
 
 class IngestKeys(UsesSettings, DependencyProvider):

@@ -14,23 +14,14 @@ from werkzeug.formparser import MultiPartParser
 
 from shared import contract
 from shared.blobs import BlobTooLarge, StoredBlob
-from shared.errors import DomainError, InvalidInput, PayloadTooLarge
+from services.gateway.errors import LengthRequired, UploadStalled
+from shared.errors import InvalidInput, PayloadTooLarge
 from shared.filenames import clean_filename
 
 FORM_OVERHEAD = 64 * 1024  # room for the multipart framing and the small fields
 DEFAULT_KIND = "periodic"
 PUBLISHED_FIELDS = ("id", "name", "size", "sha256", "expires_at")  # of the published file, in the 201 answer
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-class LengthRequired(DomainError):
-    status = 411
-    code = "length_required"
-
-
-class UploadStalled(DomainError):
-    status = 408
-    code = "request_timeout"
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from services.auth.contacts import COMMUNITY_ID
 from services.files.publishing import MAX_SHARED_BY, STATUS_FIELDS
-from services.gateway.dependencies import Unauthorized
-from services.gateway.ingest import (DEFAULT_KIND, IDEMPOTENCY_HEADER, PUBLISHED_FIELDS, LengthRequired,
-                                     UploadStalled)
+from services.gateway.errors import LengthRequired, Unauthorized, UploadStalled, status_for
+from services.gateway.ingest import DEFAULT_KIND, IDEMPOTENCY_HEADER, PUBLISHED_FIELDS
 from shared import filenames
 from shared.contract import DELETE_REASONS, FILE_KINDS, REQUEST_ID_PATTERN
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
@@ -71,7 +70,7 @@ _FILE_STATUS = {
 
 def _errors(table) -> dict:
     return {
-        str(error.status): {"description": f"{description} (error `{error.code}`)", "content": _json("Error")}
+        str(status_for(error)): {"description": f"{description} (error `{error.code}`)", "content": _json("Error")}
         for error, description in table
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from services.gateway import downloads, pages
+from services.gateway.errors import status_of
 from shared.errors import AuthenticationFailed, Gone, InvalidInput, NotFound, TooManyRequests
 
 DELETED_COUNT = re.compile(r"[0-9]{1,4}")  # at most 1,000 files are deleted at once
@@ -71,7 +72,7 @@ class Portal:
         try:
             started = self.auth.start_login(form.get("login", ""), form.get("password", ""), self.ip, self.device)
         except (AuthenticationFailed, TooManyRequests) as exc:
-            return self.render("login.html", status=exc.status, next=next_path, error=exc.message,
+            return self.render("login.html", status=status_of(exc), next=next_path, error=exc.message,
                                login=form.get("login", "")[:320])
         target = "/password/new" if started["stage"] == "choose_password" else "/code"
         response = self.redirect(pages.with_next(target, next_path))
@@ -86,7 +87,7 @@ class Portal:
         return token, attempt
 
     def _restart(self, exc):
-        response = self.render("login.html", status=exc.status, next="/files", error=exc.message)
+        response = self.render("login.html", status=status_of(exc), next="/files", error=exc.message)
         pages.clear_cookie(response, pages.ATTEMPT, self.settings)
         return response
 
@@ -134,7 +135,7 @@ class Portal:
         try:
             session = self.auth.verify_code(token, form.get("code", ""), self.ip, self.device)
         except (AuthenticationFailed, TooManyRequests) as exc:
-            return self.render("code.html", status=exc.status, attempt=attempt, next=next_path, error=exc.message)
+            return self.render("code.html", status=status_of(exc), attempt=attempt, next=next_path, error=exc.message)
         response = self.redirect("/account?done=password" if session["purpose"] == "change" else next_path)
         pages.clear_cookie(response, pages.ATTEMPT, self.settings)
         pages.set_cookie(response, pages.SESSION, session["session_token"], self.settings)
@@ -213,7 +214,7 @@ class Portal:
             return self.render("message.html", status=410, title="Link niet meer geldig", message=exc.message)
         except (InvalidInput, TooManyRequests) as exc:
             login = self.auth.check_reset_token(token)["login"] if isinstance(exc, InvalidInput) else ""
-            return self.render("reset.html", status=exc.status, token=token, login=login, error=exc.message)
+            return self.render("reset.html", status=status_of(exc), token=token, login=login, error=exc.message)
         response = self.redirect("/code")
         pages.clear_cookie(response, pages.SESSION, self.settings)
         pages.set_cookie(response, pages.ATTEMPT, started["attempt_token"], self.settings)
@@ -300,7 +301,7 @@ class Portal:
         except AuthenticationFailed:
             return self.to_login()
         except (NotFound, InvalidInput) as exc:
-            return self.file_list(status=exc.status, error=exc.message)
+            return self.file_list(status=status_of(exc), error=exc.message)
         return self.redirect(f"/files?deleted={result['deleted']}")
 
     def help(self):

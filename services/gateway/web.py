@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from services.gateway import bodies, pages
+from services.gateway.errors import OUR_FAULT, PAGE_MESSAGES, UNCLEAR, status_of
 from shared.errors import DomainError
 from shared.settings import UsesSettings
 
@@ -49,36 +50,30 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
 
 
 def error_response(exc: BaseException) -> Response:
+    """An error of the API as JSON: a domain error's code and message, werkzeug's own errors
+    in the same shape, anything unexpected a generic 500 (logged, never sent)."""
+    status = status_of(exc)
     if isinstance(exc, DomainError):
-        return json_response(exc.to_dict(), exc.status, getattr(exc, "headers", None))
-    if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
+        return json_response(exc.to_dict(), status, getattr(exc, "headers", None))
+    if status < 500:
         code = (exc.name or "error").lower().replace(" ", "_")
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
-        return json_response({"error": code, "message": exc.description or exc.name}, exc.code, headers)
+        return json_response({"error": code, "message": exc.description or exc.name}, status, headers)
     log.error("unexpected error while handling a request", exc_info=exc)
     return json_response({"error": "internal_error", "message": "internal error; please try again later"}, 500)
 
 
 def error_page(exc: BaseException, settings) -> Response:
-    """The same mapping as ``error_response``, as a page for people."""
+    """The same, as a page for people."""
+    status = status_of(exc)
     if isinstance(exc, DomainError):
-        status, message = exc.status, exc.message
-    elif isinstance(exc, HTTPException) and exc.code and exc.code < 500:
-        status, message = exc.code, PAGE_MESSAGES.get(exc.code, "Deze vraag kon niet verwerkt worden.")
+        message = exc.message
+    elif status < 500:
+        message = PAGE_MESSAGES.get(status, UNCLEAR)
     else:
         log.error("unexpected error while rendering a page", exc_info=exc)
-        status, message = 500, "Er ging iets mis aan onze kant. Probeer het later opnieuw."
+        status, message = 500, OUR_FAULT
     return pages.render(None, settings, "error.html", status=status, message=message)
-
-
-PAGE_MESSAGES = {
-    404: "Deze pagina bestaat niet.",
-    405: "Deze pagina kan zo niet gebruikt worden.",
-    408: "Dit duurde te lang. Probeer het opnieuw.",
-    411: "Deze vraag kon niet verwerkt worden.",
-    413: "Dit is te groot.",
-    415: "Hier kunnen geen bestanden of andere gegevens opgeladen worden.",
-}
 
 
 def health(request) -> Response:

@@ -3,9 +3,9 @@ import json
 from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.gateway.dependencies import Unauthorized
+from services.gateway.errors import STATUS, CsrfFailed, LengthRequired, Unauthorized, UploadStalled, status_of
 from services.gateway.web import error_response
-from shared.errors import InvalidInput, NotFound, ServiceUnavailable
+from shared.errors import DomainError, Gone, InvalidInput, NotFound, ServiceUnavailable
 
 
 def body(response):
@@ -40,3 +40,18 @@ def test_werkzeug_errors_become_the_same_json_shape():
 
 def test_every_response_says_nosniff():
     assert error_response(InvalidInput("x")).headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_every_error_has_its_status_in_the_one_table():
+    from services.gateway import errors as gateway_errors
+    from shared import errors as shared_errors
+
+    classes = {cls for module in (shared_errors, gateway_errors) for cls in vars(module).values()
+               if isinstance(cls, type) and issubclass(cls, DomainError) and cls is not DomainError}
+    assert classes - set(STATUS) == set()
+    assert not any("status" in vars(cls) for cls in classes)  # the table is the one place
+
+
+def test_a_page_and_the_api_answer_the_same_status():
+    for error in (CsrfFailed("x"), LengthRequired("x"), UploadStalled("x"), Gone("x", reason="manager")):
+        assert error_response(error).status_code == status_of(error) == STATUS[type(error)]
