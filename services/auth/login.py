@@ -27,16 +27,14 @@ from services.auth.models import CodeRequest, LoginAttempt, Manager, OutboxMessa
 from services.auth.tokens import new_token, token_hash
 from shared import contract, metrics, outbox
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
+from shared.login_steps import ATTEMPT_ENDED, CHANGE, CHOOSE_PASSWORD, LOGIN, RESET, VERIFY_CODE
 
-CHOOSE_PASSWORD, VERIFY_CODE = "choose_password", "verify_code"
 SMS, APP = "sms", authenticator.APP  # the second factor an attempt asks for
-LOGIN, RESET, CHANGE = "login", "reset", "change"  # what an attempt is for
 ATTEMPT_MINUTES = 15
 SEND_WINDOW = timedelta(minutes=15)
 
 WRONG_LOGIN = "Onbekende login of verkeerd wachtwoord."
 LOCKED = lockout.LOCKED
-ATTEMPT_ENDED = "Uw aanmelding is verlopen of afgebroken. Meld u opnieuw aan."
 CODE_EXPIRED = "Deze code is niet meer geldig. Vraag een nieuwe code aan."
 CODE_WRONG = "De code is niet juist."
 TOO_MANY_CODES = "U heeft te veel codes aangevraagd. Probeer het over enkele minuten opnieuw."

@@ -11,7 +11,7 @@ import segno
 
 from services.gateway import pages
 from services.gateway.errors import status_of
-from services.gateway.portal import Portal
+from services.gateway.portal import Portal, signed_in
 from shared.errors import AuthenticationFailed, InvalidInput, NotFound, TooManyRequests
 
 DONE = {
@@ -33,20 +33,19 @@ def grouped(secret: str) -> str:
 
 
 class AccountPages(Portal):
+    HOME = "/account"
+
     @property
     def token(self):
         return self.cookie(pages.SESSION) or ""
 
-    def overview(self, *, status=200, error=None, session=None):
-        session = session or self.session()
-        if session is None:
-            return self.to_login("/account")
+    @signed_in
+    def overview(self, session, *, status=200, error=None):
         view = self.auth.get_account(self.token)
         return self.render("account.html", status=status, session=session, account=view, error=error,
                            message=DONE.get(self.request.args.get("done")))
 
     def end_sessions(self):
-        self.csrf.check(self.request)
         session_id = self.request.form.get("session", "")[:64] or None
         try:
             self.auth.end_my_sessions(self.token, session_id)
@@ -58,17 +57,12 @@ class AccountPages(Portal):
 
     # --- the password ------------------------------------------------------------------------
 
-    def password_form(self):
-        session = self.session()
-        if session is None:
-            return self.to_login("/account")
+    @signed_in
+    def password_form(self, session):
         return self.render("change_password.html", session=session)
 
-    def change_password(self):
-        self.csrf.check(self.request)
-        session = self.session()
-        if session is None:
-            return self.to_login("/account")
+    @signed_in
+    def change_password(self, session):
         form = self.request.form
         try:
             started = self.auth.start_password_change(self.token, form.get("password", ""),
@@ -83,17 +77,14 @@ class AccountPages(Portal):
     # --- the authenticator app ------------------------------------------------------------------
 
     def start_app(self):
-        self.csrf.check(self.request)
         try:
             self.auth.start_app_enrolment(self.token)
         except AuthenticationFailed:
             return self.to_login("/account")
         return self.redirect("/account/app")
 
-    def app_form(self, *, status=200, error=None):
-        session = self.session()
-        if session is None:
-            return self.to_login("/account")
+    @signed_in
+    def app_form(self, session, *, status=200, error=None):
         try:
             enrolment = self.auth.get_app_enrolment(self.token)
         except NotFound:  # nothing being added (any more): the security page says what there is
@@ -101,24 +92,18 @@ class AccountPages(Portal):
         return self.render("app_enrol.html", status=status, session=session, error=error,
                            qr=qr_data_uri(enrolment["uri"]), secret=grouped(enrolment["secret"]))
 
-    def confirm_app(self):
-        self.csrf.check(self.request)
-        session = self.session()
-        if session is None:
-            return self.to_login("/account")
+    @signed_in
+    def confirm_app(self, session):
         try:
             confirmed = self.auth.confirm_app(self.token, self.request.form.get("code", ""), self.ip, self.device)
         except NotFound:
             return self.redirect("/account")
         except REFUSED as exc:
-            return self.app_form(status=status_of(exc), error=exc.message)
+            return self.app_form(status=status_of(exc), error=exc.message, session=session)
         return self.render("recovery_codes.html", session=session, codes=confirmed["recovery_codes"])
 
-    def remove_app(self):
-        self.csrf.check(self.request)
-        session = self.session()
-        if session is None:
-            return self.to_login("/account")
+    @signed_in
+    def remove_app(self, session):
         try:
             self.auth.remove_app(self.token, self.request.form.get("code", ""), self.ip, self.device)
         except REFUSED as exc:

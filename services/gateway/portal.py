@@ -5,19 +5,55 @@ against the session (which auth resolves); this module only carries the token.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from services.gateway import downloads, pages
 from services.gateway.errors import status_of
 from shared.errors import AuthenticationFailed, Gone, InvalidInput, NotFound, TooManyRequests
+from shared.login_steps import ATTEMPT_ENDED, CHANGE, CHOOSE_PASSWORD, VERIFY_CODE
 
 DELETED_COUNT = re.compile(r"[0-9]{1,4}")  # at most 1,000 files are deleted at once
+STEP_PAGES = {CHOOSE_PASSWORD: "/password/new", VERIFY_CODE: "/code"}
 FORGOT_ANSWER = ("Als er een account bestaat voor deze login, ontvangt u binnen enkele minuten een e-mail "
                  "met een link om een nieuw wachtwoord te kiezen.")
 
 
+def at_step(stage):
+    """A handler of one step of a login: it gets the attempt's token, the attempt (at ``stage``)
+    and the page to go to after the login; an attempt that ended or is elsewhere shows the
+    login page again, saying so."""
+    def decorate(handler):
+        @functools.wraps(handler)
+        def step(self):
+            token = self.cookie(pages.ATTEMPT)
+            attempt = self.auth.get_attempt(token) if token else None
+            if attempt is None or attempt["stage"] != stage:
+                return self.restart(AuthenticationFailed(ATTEMPT_ENDED))
+            source = self.request.form if self.request.method == "POST" else self.request.args
+            return handler(self, token, attempt, pages.safe_next(source.get("next")))
+        return step
+    return decorate
+
+
+def signed_in(handler):
+    """A handler for a manager who is logged in: it gets the session auth resolved; without
+    one, the login page, coming back to this part of the portal after it."""
+    @functools.wraps(handler)
+    def with_session(self, *args, **kwargs):
+        session = kwargs.pop("session", None) or self.session()
+        if session is None:
+            return self.to_login(self.HOME)
+        return handler(self, session, *args, **kwargs)
+    return with_session
+
+
 class Portal:
-    """What one request needs: the request, the settings, the CSRF protection and the RPC proxies."""
+    """What one request needs: the request, the settings, the CSRF protection and the RPC proxies.
+
+    The gateway checks the CSRF token of every form (a POST) before a handler runs."""
+
+    HOME = "/files"  # where the login leads back to, for the handlers of this class
 
     def __init__(self, request, *, settings, csrf, auth, files, blobs):
         self.request, self.settings, self.csrf = request, settings, csrf
@@ -66,7 +102,6 @@ class Portal:
         return self.render("login.html", next=pages.safe_next(self.request.args.get("next")), info=message)
 
     def login(self):
-        self.csrf.check(self.request)
         form = self.request.form
         next_path = pages.safe_next(form.get("next"))
         try:
@@ -74,39 +109,22 @@ class Portal:
         except (AuthenticationFailed, TooManyRequests) as exc:
             return self.render("login.html", status=status_of(exc), next=next_path, error=exc.message,
                                login=form.get("login", "")[:320])
-        target = "/password/new" if started["stage"] == "choose_password" else "/code"
-        response = self.redirect(pages.with_next(target, next_path))
+        response = self.redirect(pages.with_next(STEP_PAGES[started["stage"]], next_path))
         pages.set_cookie(response, pages.ATTEMPT, started["attempt_token"], self.settings)
         return response
 
-    def _attempt(self, stage):
-        token = self.cookie(pages.ATTEMPT)
-        attempt = self.auth.get_attempt(token) if token else None
-        if attempt is None or attempt["stage"] != stage:
-            raise AuthenticationFailed("Uw aanmelding is verlopen of afgebroken. Meld u opnieuw aan.")
-        return token, attempt
-
-    def _restart(self, exc):
+    def restart(self, exc):
         response = self.render("login.html", status=status_of(exc), next="/files", error=exc.message)
         pages.clear_cookie(response, pages.ATTEMPT, self.settings)
         return response
 
-    def choose_password_form(self):
-        try:
-            _, attempt = self._attempt("choose_password")
-        except AuthenticationFailed as exc:
-            return self._restart(exc)
-        return self.render("choose_password.html", attempt=attempt,
-                           next=pages.safe_next(self.request.args.get("next")))
+    @at_step(CHOOSE_PASSWORD)
+    def choose_password_form(self, _token, attempt, next_path):
+        return self.render("choose_password.html", attempt=attempt, next=next_path)
 
-    def choose_password(self):
-        self.csrf.check(self.request)
+    @at_step(CHOOSE_PASSWORD)
+    def choose_password(self, token, attempt, next_path):
         form = self.request.form
-        next_path = pages.safe_next(form.get("next"))
-        try:
-            token, attempt = self._attempt("choose_password")
-        except AuthenticationFailed as exc:
-            return self._restart(exc)
         try:
             self.auth.choose_password(token, form.get("new_password", ""), form.get("new_password_confirm", ""))
         except InvalidInput as exc:
@@ -116,27 +134,18 @@ class Portal:
             return self.render("choose_password.html", status=429, attempt=attempt, next=next_path, error=exc.message)
         return self.redirect(pages.with_next("/code", next_path))
 
-    def code_form(self, *, info=None):
-        try:
-            _, attempt = self._attempt("verify_code")
-        except AuthenticationFailed as exc:
-            return self._restart(exc)
-        return self.render("code.html", attempt=attempt, next=pages.safe_next(self.request.args.get("next")),
-                           info=info or (self.request.args.get("resent") and "We stuurden u een nieuwe code."))
+    @at_step(VERIFY_CODE)
+    def code_form(self, _token, attempt, next_path):
+        return self.render("code.html", attempt=attempt, next=next_path,
+                           info=self.request.args.get("resent") and "We stuurden u een nieuwe code.")
 
-    def verify_code(self):
-        self.csrf.check(self.request)
-        form = self.request.form
-        next_path = pages.safe_next(form.get("next"))
+    @at_step(VERIFY_CODE)
+    def verify_code(self, token, attempt, next_path):
         try:
-            token, attempt = self._attempt("verify_code")
-        except AuthenticationFailed as exc:
-            return self._restart(exc)
-        try:
-            session = self.auth.verify_code(token, form.get("code", ""), self.ip, self.device)
+            session = self.auth.verify_code(token, self.request.form.get("code", ""), self.ip, self.device)
         except (AuthenticationFailed, TooManyRequests) as exc:
             return self.render("code.html", status=status_of(exc), attempt=attempt, next=next_path, error=exc.message)
-        response = self.redirect("/account?done=password" if session["purpose"] == "change" else next_path)
+        response = self.redirect("/account?done=password" if session["purpose"] == CHANGE else next_path)
         pages.clear_cookie(response, pages.ATTEMPT, self.settings)
         pages.set_cookie(response, pages.SESSION, session["session_token"], self.settings)
         pages.set_cookie(response, pages.CSRF, self.csrf.new_cookie(), self.settings)  # renewed at login
@@ -145,13 +154,8 @@ class Portal:
                          max_age=session["device_max_age"])
         return response
 
-    def resend_code(self):
-        self.csrf.check(self.request)
-        next_path = pages.safe_next(self.request.form.get("next"))
-        try:
-            token, attempt = self._attempt("verify_code")
-        except AuthenticationFailed as exc:
-            return self._restart(exc)
+    @at_step(VERIFY_CODE)
+    def resend_code(self, token, attempt, next_path):
         try:
             self.auth.resend_code(token)
         except TooManyRequests as exc:
@@ -159,21 +163,18 @@ class Portal:
         location = pages.with_next("/code", next_path)
         return self.redirect(location + ("&" if "?" in location else "?") + "resent=1")
 
-    def use_app(self):
+    @at_step(VERIFY_CODE)
+    def use_app(self, token, attempt, next_path):
         """At the code step: the authenticator app (or a recovery code) instead of the SMS."""
-        self.csrf.check(self.request)
-        next_path = pages.safe_next(self.request.form.get("next"))
         try:
-            token, attempt = self._attempt("verify_code")
             self.auth.use_app(token)
         except AuthenticationFailed as exc:
-            return self._restart(exc)
+            return self.restart(exc)
         except InvalidInput as exc:
             return self.render("code.html", status=400, attempt=attempt, next=next_path, error=exc.message)
         return self.redirect(pages.with_next("/code", next_path))
 
     def logout(self):
-        self.csrf.check(self.request)
         token = self.cookie(pages.SESSION)
         if token:
             self.auth.end_session(token)
@@ -187,7 +188,6 @@ class Portal:
         return self.render("forgot.html")
 
     def forgot(self):
-        self.csrf.check(self.request)
         self.auth.request_password_reset(self.request.form.get("login", "")[:320], self.ip)
         return self.render("forgot.html", info=FORGOT_ANSWER, sent=True)
 
@@ -198,7 +198,6 @@ class Portal:
         return self.render("reset.html")
 
     def reset(self):
-        self.csrf.check(self.request)
         form = self.request.form
         token = "".join(form.get("token", "").split())[:200]  # a pasted code may carry spaces or breaks
         if "new_password" not in form:  # the code from the link or the e-mail: which login is it for?
@@ -260,7 +259,6 @@ class Portal:
         return [value for value in self.request.form.getlist("file") if value][:1000]
 
     def download(self):
-        self.csrf.check(self.request)
         selection = self._selection()
         if not selection:
             return self.file_list(status=400, error="Selecteer eerst een of meer bestanden.")
@@ -278,11 +276,8 @@ class Portal:
             response = downloads.zipped(self.blobs, granted, f"bestanden-{len(granted)}.zip")
         return pages.security_headers(response, self.settings)
 
-    def confirm_delete(self):
-        self.csrf.check(self.request)
-        session = self.session()
-        if session is None:
-            return self.to_login()
+    @signed_in
+    def confirm_delete(self, session):
         selection = set(self._selection())
         if not selection:
             return self.file_list(status=400, error="Selecteer eerst de bestanden die u wilt verwijderen.")
@@ -295,7 +290,6 @@ class Portal:
         return self.render("confirm_delete.html", session=session, files=files)
 
     def delete(self):
-        self.csrf.check(self.request)
         try:  # files resolves the session itself
             result = self.files.delete_my_files(self.cookie(pages.SESSION) or "", self._selection())
         except AuthenticationFailed:

@@ -48,13 +48,14 @@ class GatewayService:
     auth_probe = DeadlineRpcProxy("auth", timeout=READY_TIMEOUT_SECONDS)
     files_probe = DeadlineRpcProxy("files", timeout=READY_TIMEOUT_SECONDS)
 
-    def _portal(self, request):
-        return Portal(request, settings=self.settings, csrf=self.csrf, auth=self.auth, files=self.files,
-                      blobs=self.blobs)
+    def _portal(self, request, pages_class=Portal):
+        if request.method == "POST":
+            self.csrf.check(request)  # every form of the portal, before its handler runs
+        return pages_class(request, settings=self.settings, csrf=self.csrf, auth=self.auth, files=self.files,
+                           blobs=self.blobs)
 
     def _account(self, request):
-        return AccountPages(request, settings=self.settings, csrf=self.csrf, auth=self.auth, files=self.files,
-                            blobs=self.blobs)
+        return self._portal(request, AccountPages)
 
     # --- the managers' portal -------------------------------------------------------------
 

@@ -3,6 +3,7 @@ and sinks: where the manager is logged in and ending the other sessions, changin
 password (current password, then the code), and an authenticator app as second factor
 (QR code and its text, first code, recovery codes, login with the app, removal)."""
 import html
+import inspect
 import re
 import time
 
@@ -11,6 +12,7 @@ import pytest
 
 from services.auth.account import PASSWORD_WRONG
 from services.auth.login import APP_CODE_WRONG, WRONG_LOGIN
+from services.gateway.service import GatewayService
 from tests.integration.test_portal_login import assert_safe_page
 from tests.support.portal import (  # noqa: F401  (portal is a fixture)
     ATTEMPT_COOKIE, OWN_PASSWORD, error_text, info_text, location_path, portal,
@@ -172,12 +174,22 @@ def test_a_wrong_first_code_does_not_add_the_app(portal):
     assert "Authenticator-app toevoegen" in user.client.get("/account").text
 
 
-@pytest.mark.parametrize("path", ["/account/sessions/end", "/account/password", "/account/app",
-                                  "/account/app/confirm", "/account/app/remove", "/code/app"])
-def test_the_new_forms_refuse_a_post_without_our_csrf_token(portal, path):
+def _form_paths():
+    """Every path of the portal that takes a POST, as the gateway declares them."""
+    return sorted(entrypoint.url for _, handler in inspect.getmembers(GatewayService, inspect.isfunction)
+                  for entrypoint in getattr(handler, "nameko_entrypoints", ())
+                  if getattr(entrypoint, "page", False) and entrypoint.method == "POST")
+
+
+def test_every_form_refuses_a_post_without_our_csrf_token(portal):
     user = portal.full_login()
-    assert user.client.post(path, {"code": "123456"}, csrf=False).status_code == 403
+    paths = _form_paths()
+    assert {"/login", "/files/delete/confirm", "/account/app/remove", "/reset"} <= set(paths)
+    answers = {path: user.client.post(path, {"code": "123456", "file": user.file_id}, csrf=False).status_code
+               for path in paths}
+    assert answers == {path: 403 for path in paths}
     assert user.client.get("/files").status_code == 200
+    assert [row.id for row in user.client.rows()] == [user.file_id]
 
 
 def test_the_new_pages_have_the_security_headers_and_no_inline_script(portal):
