@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit, authenticator, lockout, login, passwords, sessions
-from services.auth.models import Manager, Session
+from services.auth.models import Manager, PortalSession
 from services.auth.secretbox import SecretBox
 from shared.errors import AuthenticationFailed, InvalidInput, NotFound
 
@@ -21,7 +21,7 @@ NO_APP = "U heeft geen authenticator-app ingesteld."
 NO_SUCH_SESSION = "Deze sessie bestaat niet (meer)."
 
 
-def overview(db: DbSession, current: Session, *, now: datetime, settings) -> dict:
+def overview(db: DbSession, current: PortalSession, *, now: datetime, settings) -> dict:
     """What the security page shows: the sessions (this one marked) and the app's state."""
     manager = current.manager
     app = authenticator.confirmed_app(db, manager.id)
@@ -38,7 +38,7 @@ def overview(db: DbSession, current: Session, *, now: datetime, settings) -> dic
     }
 
 
-def end_sessions(db: DbSession, current: Session, *, now: datetime, session_id: str | None = None) -> int:
+def end_sessions(db: DbSession, current: PortalSession, *, now: datetime, session_id: str | None = None) -> int:
     """End the manager's other sessions, or the one ``session_id`` (never someone else's)."""
     ended = sessions.end_others(db, current, now=now, session_id=session_id)
     if session_id is not None and not ended:
@@ -55,7 +55,7 @@ def _refuse(db: DbSession, manager: Manager, kind: str, message: str, *, client_
     raise AuthenticationFailed(message, field=field)
 
 
-def start_password_change(db: DbSession, current: Session, password, new_password, confirmation, *,
+def start_password_change(db: DbSession, current: PortalSession, password, new_password, confirmation, *,
                           client_ip, now: datetime, settings, device_token=None) -> str:
     """Check the current password and the new one; an attempt at the second factor that
     carries the new password (applied, ending every other session, once it is verified)."""
@@ -71,11 +71,11 @@ def start_password_change(db: DbSession, current: Session, password, new_passwor
                                      client_ip=client_ip, now=now, settings=settings)
 
 
-def start_app(db: DbSession, current: Session, *, box: SecretBox, now: datetime) -> None:
+def start_app(db: DbSession, current: PortalSession, *, box: SecretBox, now: datetime) -> None:
     authenticator.start_enrolment(db, current.manager_id, box=box, now=now)
 
 
-def app_enrolment(db: DbSession, current: Session, *, box: SecretBox, settings) -> dict:
+def app_enrolment(db: DbSession, current: PortalSession, *, box: SecretBox, settings) -> dict:
     """The pending app's secret and its otpauth:// URI (for the QR code)."""
     secret = authenticator.pending_secret(db, current.manager_id, box=box)
     if secret is None:
@@ -85,7 +85,7 @@ def app_enrolment(db: DbSession, current: Session, *, box: SecretBox, settings) 
     return {"secret": secret, "uri": uri}
 
 
-def confirm_app(db: DbSession, current: Session, code, *, box: SecretBox, client_ip, now: datetime,
+def confirm_app(db: DbSession, current: PortalSession, code, *, box: SecretBox, client_ip, now: datetime,
                 settings, device_token=None) -> list[str]:
     """The first code from the app confirms it: the ten recovery codes (shown once)."""
     manager = current.manager
@@ -100,7 +100,7 @@ def confirm_app(db: DbSession, current: Session, code, *, box: SecretBox, client
     return codes
 
 
-def remove_app(db: DbSession, current: Session, code, *, box: SecretBox, client_ip, now: datetime,
+def remove_app(db: DbSession, current: PortalSession, code, *, box: SecretBox, client_ip, now: datetime,
                settings, device_token=None) -> None:
     """Remove the app, given a fresh code from it or an unused recovery code."""
     manager = current.manager

@@ -15,7 +15,7 @@ from services.auth.models import (
     AuditEvent, AuthenticatorApp, CodeRequest, Community, LoginAttempt, Manager, OutboxMessage, PasswordReset,
     RecoveryCode, TrustedDevice,
 )
-from services.auth.models import Session as LoginSession
+from services.auth.models import PortalSession
 from shared import contract, outbox
 from shared.errors import NotFound, Refused
 from shared.listing import check_limit, optional_text, parse_since
@@ -82,7 +82,7 @@ def _remove_account(db: Session, manager: Manager, *, settings) -> None:
     attempts = select(LoginAttempt.id).where(LoginAttempt.manager_id == manager.id)
     db.execute(delete(CodeRequest).where(or_(CodeRequest.manager_id == manager.id,
                                              CodeRequest.attempt_id.in_(attempts))))
-    for model in (LoginAttempt, LoginSession, PasswordReset, RecoveryCode, AuthenticatorApp, TrustedDevice):
+    for model in (LoginAttempt, PortalSession, PasswordReset, RecoveryCode, AuthenticatorApp, TrustedDevice):
         db.execute(delete(model).where(model.manager_id == manager.id))
     lockout.forget(db, login.account_key(manager.login, settings))
     db.flush()

@@ -99,7 +99,9 @@ class CodeRequest(Base):
     __table_args__ = (Index("ix_code_requests_manager_at", "manager_id", "requested_at"),)
 
 
-class Session(Base):
+class PortalSession(Base):
+    """A manager logged in to the portal (one browser), until logout, expiry or idleness."""
+
     __tablename__ = "sessions"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.models import (
-    AuditEvent, CodeRequest, FailureCounter, LoginAttempt, LoginFailure, PasswordReset, ResetRequest, Session,
+    AuditEvent, CodeRequest, FailureCounter, LoginAttempt, LoginFailure, PasswordReset, ResetRequest, PortalSession,
     TrustedDevice,
 )
 
@@ -36,7 +36,7 @@ def purge(db: DbSession, *, now: datetime, settings) -> dict[str, int]:
         "login_failures": delete(LoginFailure).where(LoginFailure.at < before),
         "failure_counters": delete(FailureCounter).where(FailureCounter.last_failure_at < before,
                                                          FailureCounter.locked_at.is_(None)),
-        "sessions": delete(Session).where(Session.expires_at < before),
+        "sessions": delete(PortalSession).where(PortalSession.expires_at < before),
         "trusted_devices": delete(TrustedDevice).where(TrustedDevice.expires_at < before),
         "password_resets": delete(PasswordReset).where(PasswordReset.expires_at < before),
         "reset_requests": delete(ResetRequest).where(ResetRequest.requested_at < before),

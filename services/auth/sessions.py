@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit
-from services.auth.models import LoginAttempt, Manager, PasswordReset, Session
+from services.auth.models import LoginAttempt, Manager, PasswordReset, PortalSession
 from services.auth.tokens import new_token, token_hash
 from shared.errors import AuthenticationFailed
 
@@ -18,16 +18,16 @@ SESSION_ENDED = "Uw sessie is verlopen. Meld u opnieuw aan."
 
 def create(db: DbSession, manager: Manager, *, client_ip, now: datetime, settings) -> str:
     token = new_token()
-    db.add(Session(
+    db.add(PortalSession(
         id=str(uuid.uuid4()), token_hash=token_hash(token), manager_id=manager.id, client_ip=client_ip,
         created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours),
     ))
     return token
 
 
-def resolve(db: DbSession, token, *, now: datetime, settings) -> Session:
+def resolve(db: DbSession, token, *, now: datetime, settings) -> PortalSession:
     """The live session for ``token`` (its idle clock restarted), or AuthenticationFailed."""
-    row = db.scalar(select(Session).where(Session.token_hash == token_hash(token)))
+    row = db.scalar(select(PortalSession).where(PortalSession.token_hash == token_hash(token)))
     if row is None or row.ended_at is not None:
         raise AuthenticationFailed(SESSION_ENDED)
     idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
@@ -40,21 +40,21 @@ def resolve(db: DbSession, token, *, now: datetime, settings) -> Session:
     return row
 
 
-def live_sessions(db: DbSession, manager_id: str, *, now: datetime, settings) -> list[Session]:
+def live_sessions(db: DbSession, manager_id: str, *, now: datetime, settings) -> list[PortalSession]:
     """The manager's sessions that have not ended or timed out, newest first."""
     idle_since = now - timedelta(minutes=settings.session_idle_minutes)
     return list(db.scalars(
-        select(Session).where(Session.manager_id == manager_id, Session.ended_at.is_(None),
-                              Session.expires_at > now, Session.last_seen_at > idle_since)
-        .order_by(Session.created_at.desc(), Session.id)))
+        select(PortalSession).where(PortalSession.manager_id == manager_id, PortalSession.ended_at.is_(None),
+                              PortalSession.expires_at > now, PortalSession.last_seen_at > idle_since)
+        .order_by(PortalSession.created_at.desc(), PortalSession.id)))
 
 
-def end_others(db: DbSession, current: Session, *, now: datetime, session_id: str | None = None) -> int:
+def end_others(db: DbSession, current: PortalSession, *, now: datetime, session_id: str | None = None) -> int:
     """End the manager's other sessions (or only ``session_id`` of them); how many ended."""
-    query = update(Session).where(Session.manager_id == current.manager_id, Session.id != current.id,
-                                  Session.ended_at.is_(None))
+    query = update(PortalSession).where(PortalSession.manager_id == current.manager_id, PortalSession.id != current.id,
+                                  PortalSession.ended_at.is_(None))
     if session_id is not None:
-        query = query.where(Session.id == session_id)
+        query = query.where(PortalSession.id == session_id)
     ended = db.execute(query.values(ended_at=now).execution_options(synchronize_session=False)).rowcount
     if ended:
         audit.record(db, "sessions_ended", now=now, manager_id=current.manager_id, detail=f"{ended} other(s)")
@@ -62,7 +62,7 @@ def end_others(db: DbSession, current: Session, *, now: datetime, session_id: st
 
 
 def end(db: DbSession, token, *, now: datetime) -> None:
-    row = db.scalar(select(Session).where(Session.token_hash == token_hash(token)))
+    row = db.scalar(select(PortalSession).where(PortalSession.token_hash == token_hash(token)))
     if row is not None and row.ended_at is None:
         row.ended_at = now
         audit.record(db, "logout", now=now, manager_id=row.manager_id)
@@ -71,7 +71,7 @@ def end(db: DbSession, token, *, now: datetime) -> None:
 def end_everything(db: DbSession, manager_id: str, *, now: datetime) -> None:
     """End a manager's sessions, pending logins (and so their pending codes) and
     unused reset links (mailed to an address that may no longer be theirs)."""
-    db.execute(update(Session).where(Session.manager_id == manager_id, Session.ended_at.is_(None))
+    db.execute(update(PortalSession).where(PortalSession.manager_id == manager_id, PortalSession.ended_at.is_(None))
                .values(ended_at=now).execution_options(synchronize_session=False))
     db.execute(update(LoginAttempt).where(LoginAttempt.manager_id == manager_id, LoginAttempt.ended_at.is_(None))
                .values(ended_at=now, code_hash=None).execution_options(synchronize_session=False))

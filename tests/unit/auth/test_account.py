@@ -15,7 +15,7 @@ from sqlalchemy import select
 from services.auth import account
 from services.auth import login as login_rules
 from services.auth.models import AuditEvent, AuthenticatorApp, FailureCounter, Manager, RecoveryCode
-from services.auth.models import Session as SessionRow
+from services.auth.models import PortalSession
 from services.auth.secretbox import SecretBox
 from services.auth.settings import AuthSettings
 from shared.errors import InvalidInput, NotFound, TooManyRequests
@@ -89,18 +89,18 @@ def test_ending_the_other_sessions_keeps_this_one(auth, session, manager):
 
 def test_one_other_session_can_be_ended_but_never_someone_elses(auth, session, manager):
     other, spare, current = (log_in(auth, session) for _ in range(3))
-    other_id = session.scalar(select(SessionRow.id).where(SessionRow.token_hash == sha256(other)))
+    other_id = session.scalar(select(PortalSession.id).where(PortalSession.token_hash == sha256(other)))
     assert auth.end_my_sessions(current, other_id) == {"ended": 1}
     refused(auth.resolve_session, other)
     assert auth.resolve_session(spare)["login"] == LOGIN
     auth.add_community("andere", "Andere Gemeenschap", "ander@example.be", "0471 00 00 00")
     stranger = session.scalar(select(Manager).where(Manager.email == "ander@example.be"))
-    session.add(SessionRow(id="11111111-1111-1111-1111-111111111111", token_hash="x" * 64, manager_id=stranger.id,
+    session.add(PortalSession(id="11111111-1111-1111-1111-111111111111", token_hash="x" * 64, manager_id=stranger.id,
                            created_at=NOW, last_seen_at=NOW, expires_at=NOW + timedelta(days=1)))
     session.commit()
     for session_id in ("11111111-1111-1111-1111-111111111111", other_id, "not-an-id"):
         refused(auth.end_my_sessions, current, session_id, error=NotFound)
-    assert session.get(SessionRow, "11111111-1111-1111-1111-111111111111").ended_at is None
+    assert session.get(PortalSession, "11111111-1111-1111-1111-111111111111").ended_at is None
 
 
 def test_the_security_page_needs_a_live_session(auth, session, manager):

@@ -5,7 +5,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
-from services.auth.models import AuditEvent, Community, Manager, OutboxMessage, Session
+from services.auth.models import AuditEvent, Community, Manager, OutboxMessage, PortalSession
 from services.auth.passwords import hash_password, verify_password
 from services.auth.service import AuthService
 from services.auth.settings import AuthSettings
@@ -42,7 +42,7 @@ def manager(session, email="beheer@example.be") -> Manager:
 def with_own_password(session, email="beheer@example.be") -> Manager:
     row = manager(session, email)
     row.password_hash, row.password_is_initial, row.password_changed_at = hash_password(OWN), False, NOW
-    session.add(Session(id="s1", token_hash="a" * 64, manager_id=row.id, created_at=NOW, last_seen_at=NOW,
+    session.add(PortalSession(id="s1", token_hash="a" * 64, manager_id=row.id, created_at=NOW, last_seen_at=NOW,
                         expires_at=NOW + timedelta(hours=12)))
     session.commit()
     return row
@@ -93,7 +93,7 @@ def test_reset_voids_the_own_password_and_ends_the_sessions(auth, session):
     assert auth.resend_credentials("zonnedelen-gent", reset=True)["password_reset"] is True
 
     assert manager(session).password_hash is None
-    assert session.get(Session, "s1").ended_at == NOW
+    assert session.get(PortalSession, "s1").ended_at == NOW
     assert len(reissued(session)) == 1
     assert kinds(session)[-2:] == ["password_voided_by_operator", "credentials_resent"]
 
@@ -113,7 +113,7 @@ def test_removing_the_only_community_removes_the_account(auth, session):
 
     session.expire_all()
     assert session.get(Community, "zonnedelen-gent") is None and manager(session) is None
-    assert session.scalars(select(Session)).all() == []
+    assert session.scalars(select(PortalSession)).all() == []
     events = {row.event_type: row.payload for row in session.scalars(select(OutboxMessage))}
     assert events["community_removed"]["community_id"] == "zonnedelen-gent"
     trail = auth.list_audit_events(community_id="zonnedelen-gent")

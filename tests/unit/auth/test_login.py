@@ -28,7 +28,7 @@ from services.auth.models import (
     OutboxMessage,
     PasswordReset,
 )
-from services.auth.models import Session as SessionRow
+from services.auth.models import PortalSession
 from services.auth.passwords import verify_password
 from services.auth.secretbox import SecretBox
 from services.auth.service import AuthService
@@ -195,7 +195,7 @@ def test_the_initial_password_leads_to_choosing_an_own_password_without_a_code(a
         refused(auth.verify_code, token, code, IP)
     refused(auth.resend_code, token)
     assert code_requests(session) == []
-    assert session.query(SessionRow).count() == 0
+    assert session.query(PortalSession).count() == 0
 
 
 def test_choosing_an_own_password_requests_the_code(auth, session, initial_password):
@@ -362,10 +362,10 @@ def test_the_code_is_refused_once_sms_code_seconds_have_passed(auth, session, cl
 def test_a_code_works_once(auth, session, manager):
     token = auth.start_login(LOGIN, OWN_PASSWORD, IP)["attempt_token"]
     code = sms_code(auth, session, token)
-    before = session.query(SessionRow).count()
+    before = session.query(PortalSession).count()
     auth.verify_code(token, code, IP)
     refused(auth.verify_code, token, code, IP)
-    assert session.query(SessionRow).count() == before + 1
+    assert session.query(PortalSession).count() == before + 1
 
 
 def test_a_code_is_bound_to_its_attempt(auth, session, manager):
@@ -453,9 +453,9 @@ def test_reloading_the_code_page_sends_no_sms(auth, session, manager):
 def test_the_session_token_is_long_random_and_stored_only_as_a_hash(auth, session, manager):
     token = log_in(auth, session)
     assert re.fullmatch(r"[A-Za-z0-9_-]{43,}", token)
-    row = session.scalar(select(SessionRow).where(SessionRow.token_hash == sha256(token)))
+    row = session.scalar(select(PortalSession).where(PortalSession.token_hash == sha256(token)))
     assert row is not None
-    stored = [str(v) for r in session.execute(select(SessionRow.__table__)) for v in r if v is not None]
+    stored = [str(v) for r in session.execute(select(PortalSession.__table__)) for v in r if v is not None]
     assert not any(token in value for value in stored)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from services.auth import resets
 from services.auth.models import (
     AuditEvent, CodeRequest, FailureCounter, LoginAttempt, LoginFailure, OutboxMessage, PasswordReset, ResetRequest,
-    Session, TrustedDevice,
+    PortalSession, TrustedDevice,
 )
 from services.auth.settings import AuthSettings
 from shared import contract
@@ -104,7 +104,7 @@ def test_security_records_older_than_the_retention_are_purged_by_the_daily_run(a
     auth.request_password_reset(LOGIN, IP)
     auth.handle_reset_requests()
     old = {model: count(session, model)
-           for model in (AuditEvent, CodeRequest, LoginAttempt, LoginFailure, PasswordReset, Session)}
+           for model in (AuditEvent, CodeRequest, LoginAttempt, LoginFailure, PasswordReset, PortalSession)}
     assert all(old.values()), old
 
     clock.advance(days=300)
@@ -116,11 +116,11 @@ def test_security_records_older_than_the_retention_are_purged_by_the_daily_run(a
     clock.advance(days=70)  # the first records are now 370 days old
     retention_due(auth, clock)
     assert count(session, PasswordReset) == 0  # the only link was asked for 370 days ago
-    assert count(session, Session) == 1 and count(session, LoginAttempt) == 1 and count(session, CodeRequest) == 1
+    assert count(session, PortalSession) == 1 and count(session, LoginAttempt) == 1 and count(session, CodeRequest) == 1
     assert count(session, LoginFailure) == 1  # the recent wrong password at its address
     kept = list(session.scalars(select(AuditEvent.at)))
     assert kept and min(kept) >= clock.now() - timedelta(days=365)
-    assert session.scalar(select(Session.id).where(Session.token_hash == hashlib.sha256(token.encode()).hexdigest())) \
+    assert session.scalar(select(PortalSession.id).where(PortalSession.token_hash == hashlib.sha256(token.encode()).hexdigest())) \
         is None
     assert recent_session
 
