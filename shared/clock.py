@@ -1,7 +1,7 @@
-"""Time as a dependency, so tests can set it."""
+"""Time as a dependency, so tests can set it (tests.support.clock)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from nameko.extensions import DependencyProvider
 
@@ -9,19 +9,6 @@ from nameko.extensions import DependencyProvider
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
-
-
-class FixedClock:
-    """A clock that stands still until moved; for tests."""
-
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta) -> None:
-        self.at += timedelta(**delta)
 
 
 class Clock(DependencyProvider):

@@ -13,7 +13,7 @@ from nameko.testing.services import worker_factory
 from services.files.service import FilesService
 from services.files.settings import FilesSettings
 from shared.blobs import BlobStoreSettings, open_blob_store
-from shared.clock import FixedClock
+from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 
 PUBLISHED = datetime(2026, 10, 1, 10, 0, tzinfo=timezone.utc)  # last day 30-10-2026, expires 31-10 00:00 Brussels

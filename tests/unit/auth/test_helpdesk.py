@@ -9,8 +9,8 @@ from services.auth.models import AuditEvent, Community, Manager, OutboxMessage, 
 from services.auth.passwords import hash_password, verify_password
 from services.auth.service import AuthService
 from services.auth.settings import AuthSettings
-from shared.clock import FixedClock
 from shared.errors import InvalidInput, NotFound, Refused
+from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 from tests.unit.auth.issuing import issue_initial_credentials
 from tests.unit.auth.test_login import SETTINGS

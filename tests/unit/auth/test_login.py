@@ -16,7 +16,6 @@ from nameko.testing.services import worker_factory
 from prometheus_client import REGISTRY
 from sqlalchemy import String, select
 
-from services.auth.settings import AuthSettings
 from services.auth import login as login_rules
 from services.auth import passwords
 from services.auth.models import (
@@ -32,8 +31,9 @@ from services.auth.models import PortalSession
 from services.auth.passwords import verify_password
 from services.auth.secretbox import SecretBox
 from services.auth.service import AuthService
-from shared.clock import FixedClock
+from services.auth.settings import AuthSettings
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
+from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 from tests.unit.auth.issuing import issue_initial_credentials
 

@@ -4,11 +4,11 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.auth import credentials
-from services.auth.passwords import hash_password, verify_password
 from services.auth.models import Manager
+from services.auth.passwords import hash_password, verify_password
 from services.auth.service import AuthService
-from shared.clock import FixedClock
 from shared.errors import AlreadyExists, InvalidInput, NotFound
+from tests.support.clock import FixedClock
 from tests.unit.auth.issuing import issue_initial_credentials
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)

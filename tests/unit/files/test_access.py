@@ -15,9 +15,9 @@ from services.files.settings import FilesSettings
 from services.files.models import Download, File, OutboxMessage
 from services.files.service import FilesService
 from shared.blobs import FileBlobStore
-from shared.clock import FixedClock
 from shared.contract import FILE_DELETED, FILE_DOWNLOADED
 from shared.errors import Gone, InvalidInput, NotFound
+from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)

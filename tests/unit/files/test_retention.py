@@ -11,9 +11,9 @@ from services.files import retention
 from services.files.models import File, OutboxMessage, RetentionRun
 from services.files.service import FilesService
 from shared.blobs import FileBlobStore
-from shared.clock import FixedClock
 from shared.contract import FILES_EXPIRING, RETENTION_DUE
 from shared.formatting import last_day_nl
+from tests.support.clock import FixedClock
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 TWO_AM = time(2, 0)

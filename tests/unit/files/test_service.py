@@ -10,10 +10,10 @@ from services.files.settings import FilesSettings
 from services.files.models import File, OutboxMessage
 from services.files.service import FilesService
 from shared.blobs import FileBlobStore
-from shared.clock import FixedClock
 from shared.contract import FILE_PUBLISHED
 from shared.errors import InvalidInput, NotFound
 from tests.support.blobstores import contents
+from tests.support.clock import FixedClock
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 CONTENT = b"ean;afname;injectie\n541448;12,5;-3,2\n"

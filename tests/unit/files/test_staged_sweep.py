@@ -11,9 +11,9 @@ from services.files.models import File
 from services.files.service import FilesService
 from services.files.settings import FilesSettings
 from shared.blobs import BlobStoreSettings, open_blob_store
-from shared.clock import FixedClock
 from shared.s3blobs import PART_SIZE
 from tests.support.blobstores import BACKENDS, contents
+from tests.support.clock import FixedClock
 
 pytestmark = pytest.mark.parametrize("blob_store_config", BACKENDS, indirect=True)
 SETTINGS = FilesSettings.load({"STAGED_GRACE_HOURS": "24"})

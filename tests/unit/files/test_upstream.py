@@ -12,10 +12,10 @@ from services.files.service import FilesService
 from services.files.settings import FilesSettings
 from services.files.upstream import Undecodable
 from shared.blobs import BlobStoreSettings, open_blob_store
-from shared.clock import FixedClock
 from shared.contract import FILE_PUBLISHED, PUBLISH_ACCEPTED, PUBLISH_REJECTED, PUBLISH_REQUESTED
 from shared.errors import NotFound, ServiceUnavailable
 from tests.support.blobstores import BACKENDS, contents, put_incoming
+from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)

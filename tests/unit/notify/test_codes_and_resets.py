@@ -15,11 +15,11 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
 from services.notify.dependencies import Turn
-from services.notify.settings import NotifySettings
 from services.notify.models import Delivery
 from services.notify.service import NotifyService
-from shared.clock import FixedClock
+from services.notify.settings import NotifySettings
 from shared.contract import PASSWORD_RESET_REQUESTED, SMS_CODE_REQUESTED
+from tests.support.clock import FixedClock
 from tests.support.sinks import html, plain_text
 from tests.support.workers import Worker
 from tests.unit.notify.test_service import RecordingMailer

@@ -20,7 +20,7 @@ def mailer():
 
 @pytest.fixture
 def notify(open_session, mailer):
-    from shared.clock import FixedClock
+    from tests.support.clock import FixedClock
 
     service = worker_factory(NotifyService, db=open_session("notify"), mailer=mailer, clock=FixedClock(NOW),
                              settings=NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL}), turn=Turn())

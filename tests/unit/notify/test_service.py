@@ -10,12 +10,12 @@ from prometheus_client import REGISTRY
 
 from services.notify import sending
 from services.notify.dependencies import SmtpMailer, Turn
-from services.notify.settings import NotifySettings
 from services.notify.models import Delivery
 from services.notify.service import NotifyService
-from shared.clock import FixedClock
+from services.notify.settings import NotifySettings
 from shared.contract import FILE_PUBLISHED
 from shared.errors import ServiceUnavailable
+from tests.support.clock import FixedClock
 from tests.support.sinks import credentials_in, html, links_in, plain_text
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
