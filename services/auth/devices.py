@@ -5,14 +5,15 @@ Failed logins are counted per device (services.auth.lockout): a client that pres
 live device token of the account it tries counts in that device's own stream; every
 other client counts in the account's stream for unknown devices.  So whoever knows only
 the e-mail address can lock out unknown devices, never the manager's own browser.
-The token is renewed at every login on the device (the old one stops working).
+The token is renewed at every login on the device (the old one stops working), and every
+device of the manager is forgotten when the password or the contact details change.
 """
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.models import TrustedDevice
@@ -41,6 +42,13 @@ def trust(db: DbSession, manager_id: str, token, *, now: datetime, settings) -> 
     device.last_used_at = now
     device.expires_at = now + timedelta(days=settings.trusted_device_days)
     return device, fresh
+
+
+def forget_all(db: DbSession, manager_id: str, *, now: datetime) -> None:
+    """The manager's devices are trusted no more (their records stay until the security
+    retention): after a new password or new contact details every browser starts over."""
+    db.execute(update(TrustedDevice).where(TrustedDevice.manager_id == manager_id, TrustedDevice.expires_at > now)
+               .values(expires_at=now).execution_options(synchronize_session=False))
 
 
 def cookie_max_age(settings) -> int:

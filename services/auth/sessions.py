@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth import audit
+from services.auth import audit, devices
 from services.auth.models import LoginAttempt, Manager, PasswordReset, PortalSession
 from services.auth.tokens import new_token, token_hash
 from shared.errors import AuthenticationFailed
@@ -51,8 +51,8 @@ def live_sessions(db: DbSession, manager_id: str, *, now: datetime, settings) ->
 
 def end_others(db: DbSession, current: PortalSession, *, now: datetime, session_id: str | None = None) -> int:
     """End the manager's other sessions (or only ``session_id`` of them); how many ended."""
-    query = update(PortalSession).where(PortalSession.manager_id == current.manager_id, PortalSession.id != current.id,
-                                  PortalSession.ended_at.is_(None))
+    query = update(PortalSession).where(PortalSession.manager_id == current.manager_id,
+                                        PortalSession.id != current.id, PortalSession.ended_at.is_(None))
     if session_id is not None:
         query = query.where(PortalSession.id == session_id)
     ended = db.execute(query.values(ended_at=now).execution_options(synchronize_session=False)).rowcount
@@ -69,8 +69,8 @@ def end(db: DbSession, token, *, now: datetime) -> None:
 
 
 def end_everything(db: DbSession, manager_id: str, *, now: datetime) -> None:
-    """End a manager's sessions, pending logins (and so their pending codes) and
-    unused reset links (mailed to an address that may no longer be theirs)."""
+    """End a manager's sessions, pending logins (and so their pending codes), unused reset
+    links (mailed to an address that may no longer be theirs) and trusted devices."""
     db.execute(update(PortalSession).where(PortalSession.manager_id == manager_id, PortalSession.ended_at.is_(None))
                .values(ended_at=now).execution_options(synchronize_session=False))
     db.execute(update(LoginAttempt).where(LoginAttempt.manager_id == manager_id, LoginAttempt.ended_at.is_(None))
@@ -78,3 +78,4 @@ def end_everything(db: DbSession, manager_id: str, *, now: datetime) -> None:
     db.execute(update(PasswordReset).where(PasswordReset.manager_id == manager_id, PasswordReset.used_at.is_(None),
                                            PasswordReset.expires_at > now)
                .values(expires_at=now).execution_options(synchronize_session=False))
+    devices.forget_all(db, manager_id, now=now)

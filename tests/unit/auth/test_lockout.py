@@ -230,6 +230,26 @@ def test_a_device_cookie_counts_only_for_its_own_manager_and_until_it_expires(au
     assert counter(session) == 1  # expired: an unknown device again
 
 
+def test_new_contact_details_or_a_new_password_make_every_device_an_unknown_one(auth, session, clock, manager):
+    device = log_in_on_device(auth, session)["device_token"]
+    auth.update_community(COMMUNITY, gsm="0471 99 88 77")  # the helpdesk: someone else manages it now
+    refused(auth.start_login, LOGIN, WRONG_PASSWORD, IP, device)
+    assert counter(session) == 1  # counted with the unknown devices: the old browser earns nothing
+
+    clock.advance(minutes=20)
+    device = log_in_on_device(auth, session)["device_token"]
+    clock.advance(minutes=20)
+    other = log_in_on_device(auth, session)  # a second browser of the manager
+    clock.advance(minutes=20)
+    attempt = auth.start_password_change(other["session_token"], OWN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD, IP,
+                                         other["device_token"])["attempt_token"]
+    changed = auth.verify_code(attempt, sms_code(auth, session, attempt), IP, other["device_token"])
+    refused(auth.start_login, LOGIN, WRONG_PASSWORD, IP, device)
+    assert counter(session) == 1  # the first browser is an unknown device now too
+    refused(auth.start_login, LOGIN, WRONG_PASSWORD, IP, changed["device_token"])
+    assert counter(session) == 1  # the browser the password was changed on is trusted anew
+
+
 def test_a_trusted_device_is_not_blocked_by_its_address_limit(auth, session, clock, manager):
     device = log_in_on_device(auth, session)["device_token"]
     for n in range(MAX_FAILURES):  # someone behind the same address tries other accounts
