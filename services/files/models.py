@@ -36,6 +36,14 @@ class File(Base):
 
     __table_args__ = (
         Index("ix_files_community_published", "community_id", "published_at"),
+        # A page of a manager's list walks one of these in its order and stops after the page;
+        # the date one also holds what the count and total size of the list read.
+        Index("ix_files_live_by_name", "community_id", "name",
+              sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
+        Index("ix_files_live_by_size", "community_id", "size",
+              sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
+        Index("ix_files_live_by_date", "community_id", "published_at", "expires_at", "size",
+              sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
         # The daily retention run reads only what is due: partial indexes leave out
         # tombstones and files already reminded, however many of those there are.
         Index("ix_files_live_expiry", "expires_at",

@@ -189,6 +189,24 @@ def test_an_email_link_opens_the_page_that_holds_its_file(files, paged):
     assert (listing["page"], names(listing["files"])) == (3, ["c.csv", "b.csv"])
 
 
+@pytest.mark.parametrize("sort", ["name", "size", "date"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_an_email_link_opens_its_page_in_every_order_whatever_the_ties(
+        monkeypatch, files, session, sort, descending):
+    """Equal names, sizes and dates: the pages still split one order, and a link's page holds its file."""
+    monkeypatch.setattr(access, "PAGE_SIZE", 2)
+    session.add_all(File(id=str(uuid.uuid4()), community_id=MINE, name=f"{'ab'[n % 2]}.csv", size=n % 3,
+                         sha256="a" * 64, kind="periodic", shared_by="Fluvius", blob_key=uuid.uuid4().hex,
+                         published_at=NOW - timedelta(days=n % 2), expires_at=NOW + timedelta(days=30))
+                    for n in range(7))
+    session.commit()
+    in_order = [f["id"] for page in (1, 2, 3, 4) for f in my_files(files, sort, descending, page)]
+    assert len(set(in_order)) == 7
+    for position, file_id in enumerate(in_order):
+        listing = files.list_my_files(SESSION, sort, descending, 1, file_id)
+        assert listing["page"] == position // 2 + 1 and file_id in [f["id"] for f in listing["files"]]
+
+
 @pytest.mark.parametrize("page", ["2", 1.5, None, True])
 def test_a_page_that_is_not_a_whole_number_is_refused(files, paged, page):
     with pytest.raises(InvalidInput):
