@@ -22,6 +22,8 @@ from shared.errors import Gone, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 SORTS = {"name": File.name, "size": File.size, "date": File.published_at}
+PORTAL_COLUMNS = (File.id, File.community_id, File.name, File.size, File.kind, File.shared_by, File.published_at,
+                  File.expires_at, File.first_downloaded_at)  # what portal_view reads
 MAX_SELECTION = 500
 PAGE_SIZE = 100  # rows per page of the list: the page costs the same with 10 or 10,000 files
 GONE = "Dit bestand is niet meer beschikbaar."
@@ -86,8 +88,8 @@ def file_page(db: Session, community_ids: list[str], *, now: datetime, sort: str
     if not isinstance(page, int) or isinstance(page, bool):
         raise InvalidInput("Onbekende pagina.", field="page")
     page = min(max(1, page), pages)
-    files = db.scalars(_ordered(select(File).where(*visible), sort, descending)
-                       .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    files = db.execute(_ordered(select(*PORTAL_COLUMNS).where(*visible), sort, descending)
+                       .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))  # rows, not objects: half the time
     return {"files": [portal_view(f) for f in files], "count": count, "total_size": int(total_size),
             "page": page, "pages": pages}
 
@@ -158,7 +160,8 @@ def delete_by_manager(db: Session, community_ids, file_ids, *, login: str, now: 
     return deleted
 
 
-def portal_view(file: File) -> dict:
+def portal_view(file) -> dict:
+    """What the portal shows of a file (a ``File`` or a row of ``PORTAL_COLUMNS``)."""
     return {
         "id": file.id,
         "community_id": file.community_id,
