@@ -3,7 +3,7 @@
 A worker takes the id of what started it — the ``correlation_id`` of the event it
 handles, or the one nameko carried in the headers of the RPC call (``worker_ctx.data``
 travels with every RPC and event a worker makes) — or starts a new one (an HTTP request,
-a timer).  Events written to an outbox keep it in their payload (``outbox.enqueue``), so
+a timer).  Events written to an outbox keep it in their payload (``Emitter.emit``), so
 it survives the relay; notify keeps it with each delivery and sends under it.
 
 ``current()`` is read by the log formatter (``shared/logs.py``); ``bound(id)`` sets it for

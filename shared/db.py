@@ -58,9 +58,14 @@ class Database(UsesSettings, DependencyProvider):
         self.engine.dispose()
 
     def get_dependency(self, worker_ctx):
-        session = self.make_session()
-        self.sessions[worker_ctx] = session
-        return session
+        return self.session_for(worker_ctx)
+
+    def session_for(self, worker_ctx) -> Session:
+        """The worker's session, for the worker and for other dependencies that write in
+        its transaction (the outbox); made on first use, whoever asks first."""
+        if worker_ctx not in self.sessions:
+            self.sessions[worker_ctx] = self.make_session()
+        return self.sessions[worker_ctx]
 
     def worker_teardown(self, worker_ctx):
         session = self.sessions.pop(worker_ctx, None)

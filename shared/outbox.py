@@ -3,30 +3,33 @@ describes, and a relay publishes it afterwards (with publisher confirms and
 ``mandatory``), so a crash between commit and publish loses nothing and an event
 published before any consumer queue exists is kept and retried, never dropped.
 
-A service adds ``class OutboxMessage(OutboxMixin, Base)`` to its models, calls
-``enqueue`` inside its unit of work and runs ``relay`` from a timer.  Consumers
-are idempotent on ``event_id``, so the rare double publish (relay crash after
-publish, before marking) changes nothing.
+A service adds ``class OutboxMessage(OutboxMixin, Base)`` to its models and declares
+``outbox = Outbox(OutboxMessage)`` next to its ``Database``; a worker (or the domain
+function it hands ``self.outbox`` to) calls ``outbox.emit(contract.X, now=now, **fields)``
+and commits.  Once that commit is done the dependency relays, and every second it
+sweeps whatever a crash or a broker outage left behind.  Consumers are idempotent on
+``event_id``, so the rare double publish (relay crash after publish, before marking)
+changes nothing.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from eventlet.semaphore import Semaphore
+import eventlet
 from nameko.amqp.publish import UndeliverableMessage
-from sqlalchemy import JSON, Integer, String, Text, func, select
+from nameko.events import EventDispatcher
+from sqlalchemy import JSON, Integer, String, Text, event as orm_event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared import correlation
+from shared.clock import SystemClock
 from shared.contract import Event
-from shared.db import UtcDateTime
+from shared.db import Database, UtcDateTime
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=5)
-# One relay at a time per process (a kick after a commit and the timer may overlap);
-# across replicas the rows are locked with SKIP LOCKED.
-_relay_lock = Semaphore()
+SWEEP_SECONDS = 1
 
 
 class OutboxMixin:
@@ -41,41 +44,6 @@ class OutboxMixin:
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-def enqueue(session: Session, model, event: Event, payload: dict, now: datetime,
-            not_before: datetime | None = None) -> None:
-    """Add a validated event to the session's transaction (the caller commits); with
-    ``not_before`` the relay publishes it from that moment on, not at once.  It carries
-    the correlation id of the work that wrote it."""
-    if correlation.current() and correlation.KEY not in payload:
-        payload = {**payload, correlation.KEY: correlation.current()}
-    event.parse(payload)
-    session.add(
-        model(
-            event_id=payload["event_id"],
-            event_type=event.name,
-            payload=payload,
-            created_at=now,
-            next_attempt_at=not_before or now,
-            attempts=0,
-        )
-    )
-
-
-def relay_now(session: Session, model, dispatch, now: datetime) -> int:
-    """``relay`` without racing another relay of this process."""
-    with _relay_lock:
-        return relay(session, model, dispatch, now)
-
-
-def kick(session: Session, model, dispatch, now: datetime) -> None:
-    """Relay right after a commit, so events leave at once rather than at the next
-    tick; a failure here is left to the timer (the data is committed already)."""
-    try:
-        relay_now(session, model, dispatch, now)
-    except Exception:
-        log.exception("relaying the outbox failed; the timer will retry")
 
 
 def relay(session: Session, model, dispatch, now: datetime, batch: int = 100) -> int:
@@ -123,3 +91,99 @@ def _postpone(row, now: datetime, reason: str) -> None:
     row.last_error = reason[:500]
     row.next_attempt_at = now + min(timedelta(seconds=2 ** min(row.attempts, 10)), MAX_BACKOFF)
     log.warning("event %s (%s) not published, attempt %d: %s", row.event_id, row.event_type, row.attempts, reason)
+
+
+class Emitter:
+    """Writes events into a session's transaction: ``emit`` validates the event against
+    the contract and adds its outbox row; nothing leaves before the session commits."""
+
+    def __init__(self, session: Session, model, on_commit=None):
+        self.session, self.model = session, model
+        self.waiting = False  # rows added since the last commit
+        if on_commit is not None:
+            orm_event.listen(session, "after_commit", lambda _session: self._committed(on_commit))
+
+    def emit(self, event: Event, *, now: datetime, not_before: datetime | None = None, **fields) -> dict:
+        """The event's payload, added to the transaction (the caller commits); with
+        ``not_before`` it is published from that moment on, not at once.  It carries the
+        correlation id of the work that wrote it."""
+        if correlation.current() and correlation.KEY not in fields:
+            fields[correlation.KEY] = correlation.current()
+        payload = event.build(occurred_at=now, **fields)
+        self.session.add(self.model(event_id=payload["event_id"], event_type=event.name, payload=payload,
+                                    created_at=now, next_attempt_at=not_before or now, attempts=0))
+        self.waiting = True
+        return payload
+
+    def backlog(self, now: datetime) -> tuple[int, float]:
+        return backlog(self.session, self.model, now)
+
+    def _committed(self, relay) -> None:
+        if self.waiting:
+            self.waiting = False
+            relay()
+
+
+class Outbox(EventDispatcher):
+    """The service's outbox: injects an ``Emitter`` on the worker's own database session
+    (the service's ``Database``), relays after each commit that emitted something, and
+    sweeps every ``sweep_seconds`` for rows a crash or a broker outage left behind.
+    Publishes as ``EventDispatcher(mandatory=True)`` with confirms: a refused event stays
+    in the outbox and is retried with backoff.  One relay at a time per service; across
+    replicas the rows are locked with SKIP LOCKED."""
+
+    def __init__(self, model, sweep_seconds: float = SWEEP_SECONDS, **options):
+        super().__init__(mandatory=True, **options)
+        self.model, self.sweep_seconds = model, sweep_seconds
+        self.clock = SystemClock()
+        self.running = self.asked = False
+        self.sweeper = None
+
+    def start(self):
+        self.sweeper = self.container.spawn_managed_thread(self._sweep, identifier="outbox sweep")
+
+    def stop(self):
+        if self.sweeper is not None:
+            self.sweeper.kill()
+        with eventlet.Timeout(5, False):  # let a relay under way mark what it published
+            while self.running:
+                eventlet.sleep(0.05)
+
+    def get_dependency(self, worker_ctx):
+        return Emitter(self._database().session_for(worker_ctx), self.model, on_commit=self.relay_soon)
+
+    def relay_soon(self) -> None:
+        """Relay in a thread of its own, once the worker is done with the connection; asked
+        while a relay runs, that relay runs once more."""
+        self.asked = True
+        if not self.running:
+            self.running = True
+            self.container.spawn_managed_thread(self._relay_while_asked, identifier="outbox relay")
+
+    def _relay_while_asked(self) -> None:
+        try:
+            while self.asked:
+                self.asked = False
+                session = self._database().make_session()
+                try:
+                    relay(session, self.model, self._publish, self.clock.now())
+                except Exception:  # the rows stay; the sweep tries again
+                    log.exception("relaying the outbox failed; the sweep will retry")
+                finally:
+                    session.close()
+        finally:
+            self.running = False
+
+    def _sweep(self) -> None:
+        while True:
+            eventlet.sleep(self.sweep_seconds)
+            self.relay_soon()
+
+    def _publish(self, event_type: str, payload: dict) -> None:
+        headers = {self._get_header_name(correlation.KEY): payload[correlation.KEY]} \
+            if payload.get(correlation.KEY) else {}
+        self.publisher.publish(payload, exchange=self.exchange, routing_key=event_type, extra_headers=headers)
+
+    def _database(self) -> Database:
+        (database,) = [d for d in self.container.dependencies if isinstance(d, Database)]
+        return database

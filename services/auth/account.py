@@ -11,6 +11,7 @@ from services.auth import audit, authenticator, lockout, login, passwords, sessi
 from services.auth.models import Manager, PortalSession
 from services.auth.secretbox import SecretBox
 from shared.errors import AuthenticationFailed, InvalidInput, NotFound
+from shared.outbox import Emitter
 
 PASSWORD_WRONG = "Uw huidige wachtwoord is niet juist."
 SAME_PASSWORD = "Kies een ander wachtwoord dan uw huidige."
@@ -46,9 +47,9 @@ def end_sessions(db: DbSession, current: PortalSession, *, now: datetime, sessio
     return ended
 
 
-def _refuse(db: DbSession, manager: Manager, kind: str, message: str, *, client_ip, now, settings, weight,
+def _refuse(db: DbSession, manager: Manager, kind: str, message: str, *, client_ip, now, settings, outbox, weight,
             device_token, field=None):
-    login.count_failure(db, manager, client_ip=client_ip, now=now, settings=settings, weight=weight,
+    login.count_failure(db, manager, client_ip=client_ip, now=now, settings=settings, outbox=outbox, weight=weight,
                         device_token=device_token)
     audit.record(db, kind, now=now, manager_id=manager.id, client_ip=client_ip)
     db.commit()
@@ -56,19 +57,19 @@ def _refuse(db: DbSession, manager: Manager, kind: str, message: str, *, client_
 
 
 def start_password_change(db: DbSession, current: PortalSession, password, new_password, confirmation, *,
-                          client_ip, now: datetime, settings, device_token=None) -> str:
+                          client_ip, now: datetime, settings, outbox: Emitter, device_token=None) -> str:
     """Check the current password and the new one; an attempt at the second factor that
     carries the new password (applied, ending every other session, once it is verified)."""
     manager = current.manager
     login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings, device_token=device_token)
     if not passwords.verify_password(manager.password_hash, password if isinstance(password, str) else ""):
         _refuse(db, manager, "password_change_refused", PASSWORD_WRONG, field="password", client_ip=client_ip, now=now,
-                settings=settings, weight=lockout.PASSWORD, device_token=device_token)
+                settings=settings, outbox=outbox, weight=lockout.PASSWORD, device_token=device_token)
     if isinstance(new_password, str) and passwords.verify_password(manager.password_hash, new_password):
         raise InvalidInput(SAME_PASSWORD, field="new_password")
     pending = login.new_password_hash(manager, new_password, confirmation, settings=settings)
     return login.start_second_factor(db, manager, purpose=login.CHANGE, pending_password_hash=pending,
-                                     client_ip=client_ip, now=now, settings=settings)
+                                     client_ip=client_ip, now=now, settings=settings, outbox=outbox)
 
 
 def start_app(db: DbSession, current: PortalSession, *, box: SecretBox, now: datetime) -> None:
@@ -86,7 +87,7 @@ def app_enrolment(db: DbSession, current: PortalSession, *, box: SecretBox, sett
 
 
 def confirm_app(db: DbSession, current: PortalSession, code, *, box: SecretBox, client_ip, now: datetime,
-                settings, device_token=None) -> list[str]:
+                settings, outbox: Emitter, device_token=None) -> list[str]:
     """The first code from the app confirms it: the ten recovery codes (shown once)."""
     manager = current.manager
     login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings, device_token=device_token)
@@ -95,13 +96,13 @@ def confirm_app(db: DbSession, current: PortalSession, code, *, box: SecretBox, 
     codes = authenticator.confirm(db, manager.id, code, box=box, now=now)
     if codes is None:
         _refuse(db, manager, "app_code_wrong", CODE_WRONG, field="code", client_ip=client_ip, now=now,
-                settings=settings, weight=lockout.CODE, device_token=device_token)
+                settings=settings, outbox=outbox, weight=lockout.CODE, device_token=device_token)
     audit.record(db, "app_added", now=now, manager_id=manager.id, client_ip=client_ip)
     return codes
 
 
 def remove_app(db: DbSession, current: PortalSession, code, *, box: SecretBox, client_ip, now: datetime,
-               settings, device_token=None) -> None:
+               settings, outbox: Emitter, device_token=None) -> None:
     """Remove the app, given a fresh code from it or an unused recovery code."""
     manager = current.manager
     login.refuse_if_locked(db, manager, client_ip=client_ip, now=now, settings=settings, device_token=device_token)
@@ -109,6 +110,6 @@ def remove_app(db: DbSession, current: PortalSession, code, *, box: SecretBox, c
         raise NotFound(NO_APP)
     if authenticator.check_code(db, manager.id, code, box=box, now=now) is None:
         _refuse(db, manager, "app_code_wrong", REMOVAL_CODE_WRONG, field="code", client_ip=client_ip, now=now,
-                settings=settings, weight=lockout.CODE, device_token=device_token)
+                settings=settings, outbox=outbox, weight=lockout.CODE, device_token=device_token)
     authenticator.remove(db, manager.id)
     audit.record(db, "app_removed", now=now, manager_id=manager.id, client_ip=client_ip)

@@ -12,20 +12,21 @@ from sqlalchemy.orm import Session
 from services.auth import audit, credentials, lockout, login, sessions
 from services.auth.communities import get_community
 from services.auth.models import (
-    AuditEvent, AuthenticatorApp, CodeRequest, Community, LoginAttempt, Manager, OutboxMessage, PasswordReset,
+    AuditEvent, AuthenticatorApp, CodeRequest, Community, LoginAttempt, Manager, PasswordReset,
     RecoveryCode, TrustedDevice,
 )
 from services.auth.models import PortalSession
-from shared import contract, outbox
+from shared import contract
 from shared.errors import NotFound, Refused
 from shared.listing import check_limit, optional_text, parse_since
+from shared.outbox import Emitter
 
 
 def has_own_password(manager: Manager) -> bool:
     return manager.password_hash is not None and not manager.password_is_initial
 
 
-def resend_credentials(db: Session, community_id, *, reset: bool, now: datetime) -> dict:
+def resend_credentials(db: Session, community_id, *, reset: bool, now: datetime, outbox: Emitter) -> dict:
     """Void the manager's password and have notify send a new first e-mail with a new
     initial password.  Refused while the manager has an own password unless ``reset``.
 
@@ -45,18 +46,17 @@ def resend_credentials(db: Session, community_id, *, reset: bool, now: datetime)
         audit.record(db, "password_voided_by_operator", now=now, manager_id=manager.id, community_id=community.id)
     else:
         credentials.void_initial_password(manager, now=now)
-    payload = contract.CREDENTIALS_REISSUED.build(occurred_at=now, community_id=community.id, manager_id=manager.id)
+    payload = outbox.emit(contract.CREDENTIALS_REISSUED, now=now, community_id=community.id, manager_id=manager.id)
     manager.initial_issue_ref = f"{contract.CREDENTIALS_REISSUED.name}:{payload['event_id']}"
     manager.initial_issued_at = None
     manager.initial_used_at = None
     manager.updated_at = now
-    outbox.enqueue(db, OutboxMessage, contract.CREDENTIALS_REISSUED, payload, now)
     audit.record(db, "credentials_resent", now=now, manager_id=manager.id, community_id=community.id)
     return {"community_id": community.id, "email": manager.email, "password_reset": own,
             "event_id": payload["event_id"]}
 
 
-def remove_community(db: Session, community_id, *, now: datetime, settings) -> dict:
+def remove_community(db: Session, community_id, *, now: datetime, settings, outbox: Emitter) -> dict:
     """Remove a community; its manager's account too when it was their only one.  files
     deletes the community's files on the ``community_removed`` event.  The caller commits."""
     community = get_community(db, community_id)
@@ -64,8 +64,7 @@ def remove_community(db: Session, community_id, *, now: datetime, settings) -> d
     others = [c for c in manager.communities if c.id != community.id]
     audit.record(db, "community_removed", now=now, manager_id=manager.id, community_id=community.id,
                  detail=community.name)
-    payload = contract.COMMUNITY_REMOVED.build(occurred_at=now, community_id=community.id)
-    outbox.enqueue(db, OutboxMessage, contract.COMMUNITY_REMOVED, payload, now)
+    outbox.emit(contract.COMMUNITY_REMOVED, now=now, community_id=community.id)
     db.delete(community)
     if others:
         sessions.end_everything(db, manager.id, now=now)  # what they saw changed: log in again

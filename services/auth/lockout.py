@@ -30,8 +30,9 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit
-from services.auth.models import FailureCounter, LoginFailure, OutboxMessage
-from shared import contract, metrics, outbox
+from services.auth.models import FailureCounter, LoginFailure
+from shared import contract, metrics
+from shared.outbox import Emitter
 from shared.errors import TooManyRequests
 
 UNKNOWN = "unknown"  # the stream of every client without a trusted-device cookie for the account
@@ -160,9 +161,9 @@ def count_first(db: DbSession, client: Client, *, weight: int, now: datetime, se
     return Counted(client=client, weight=weight, at=now, before=before, address_failure=address_failure)
 
 
-def confirm(db: DbSession, counted: Counted, *, now: datetime, settings) -> None:
+def confirm(db: DbSession, counted: Counted, *, now: datetime, settings, outbox: Emitter) -> None:
     """The try counted first was wrong: at the hard limit the stream locks and the manager is told."""
-    _lock_at_limit(db, counted.client, now=now, settings=settings)
+    _lock_at_limit(db, counted.client, now=now, settings=settings, outbox=outbox)
 
 
 def take_back(db: DbSession, counted: Counted) -> None:
@@ -183,17 +184,17 @@ def take_back(db: DbSession, counted: Counted) -> None:
 
 # --- counting after the check -----------------------------------------------------------------
 
-def count_failure(db: DbSession, client: Client, *, weight: int, now: datetime, settings) -> None:
+def count_failure(db: DbSession, client: Client, *, weight: int, now: datetime, settings, outbox: Emitter) -> None:
     """One more failure (of ``weight``) in the client's stream and at its address; at the hard
     limit the stream locks (once: one conditional UPDATE) and the manager is told."""
     db.execute(_upsert(db, client, weight, now))
     key = address_key(client.address)
     if key:
         db.add(LoginFailure(scope="address", key=key, at=now))
-    _lock_at_limit(db, client, now=now, settings=settings)
+    _lock_at_limit(db, client, now=now, settings=settings, outbox=outbox)
 
 
-def _lock_at_limit(db: DbSession, client: Client, *, now: datetime, settings) -> None:
+def _lock_at_limit(db: DbSession, client: Client, *, now: datetime, settings, outbox: Emitter) -> None:
     """At the hard limit the stream locks (once: one conditional UPDATE) and the manager is told."""
     locked = db.execute(
         update(FailureCounter)
@@ -206,9 +207,8 @@ def _lock_at_limit(db: DbSession, client: Client, *, now: datetime, settings) ->
     audit.record(db, "account_locked", now=now, manager_id=client.manager_id, client_ip=client.address,
                  detail=f"{client.label + ', ' if client.label else ''}{_stream_name(client)}")
     if client.manager_id is not None:
-        payload = contract.ACCOUNT_LOCKED.build(occurred_at=now, manager_id=client.manager_id,
-                                                stream="trusted" if client.trusted else UNKNOWN)
-        outbox.enqueue(db, OutboxMessage, contract.ACCOUNT_LOCKED, payload, now)
+        outbox.emit(contract.ACCOUNT_LOCKED, now=now, manager_id=client.manager_id,
+                    stream="trusted" if client.trusted else UNKNOWN)
 
 
 def _insert(db: DbSession):

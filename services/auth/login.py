@@ -23,11 +23,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit, authenticator, devices, lockout, passwords, sessions, typed_logins
-from services.auth.models import CodeRequest, LoginAttempt, Manager, OutboxMessage
+from services.auth.models import CodeRequest, LoginAttempt, Manager
 from services.auth.tokens import new_token, token_hash
-from shared import contract, metrics, outbox
+from shared import contract, metrics
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
 from shared.login_steps import ATTEMPT_ENDED, CHANGE, CHOOSE_PASSWORD, LOGIN, RESET, VERIFY_CODE
+from shared.outbox import Emitter
 
 SMS, APP = "sms", authenticator.APP  # the second factor an attempt asks for
 ATTEMPT_MINUTES = 15
@@ -83,16 +84,17 @@ def refuse_if_locked(db, manager: Manager, *, client_ip, now, settings, device_t
     lockout.refuse_if_locked(db, client, now=now, settings=settings)
 
 
-def count_failure(db, manager: Manager, *, client_ip, now, settings, weight=lockout.CODE, device_token=None) -> None:
+def count_failure(db, manager: Manager, *, client_ip, now, settings, outbox: Emitter, weight=lockout.CODE,
+                  device_token=None) -> None:
     client = lockout_client(db, login=manager.login, manager=manager, device_token=device_token,
                             client_ip=client_ip, now=now, settings=settings)
-    lockout.count_failure(db, client, weight=weight, now=now, settings=settings)
+    lockout.count_failure(db, client, weight=weight, now=now, settings=settings, outbox=outbox)
 # ============================================================================================
 
 
 # --- the password step ----------------------------------------------------------------------
 
-def start(db: DbSession, *, login, password, client_ip, now: datetime, settings,
+def start(db: DbSession, *, login, password, client_ip, now: datetime, settings, outbox: Emitter,
           device_token=None) -> tuple[LoginAttempt, str]:
     key = login_key(login)
     manager = db.scalar(select(Manager).where(Manager.email == key)) if key else None
@@ -107,7 +109,7 @@ def start(db: DbSession, *, login, password, client_ip, now: datetime, settings,
     correct, rehashed = passwords.verify_and_update(manager.password_hash if manager else None, password)
     if not correct:
         metrics.LOGIN_FAILURES.inc()
-        lockout.confirm(db, counted, now=now, settings=settings)
+        lockout.confirm(db, counted, now=now, settings=settings, outbox=outbox)
         audit.record(db, "login_failed", now=now, manager_id=manager and manager.id, client_ip=client_ip,
                      detail=None if manager else unknown_login(key, settings))
         db.commit()
@@ -121,7 +123,7 @@ def start(db: DbSession, *, login, password, client_ip, now: datetime, settings,
                                   stage=CHOOSE_PASSWORD if manager.password_is_initial else VERIFY_CODE)
     audit.record(db, "login_password_ok", now=now, manager_id=manager.id, client_ip=client_ip)
     if attempt.stage == VERIFY_CODE:
-        _ask_second_factor(db, attempt, now=now, settings=settings)
+        _ask_second_factor(db, attempt, now=now, settings=settings, outbox=outbox)
     return attempt, token
 
 
@@ -154,20 +156,20 @@ def _new_attempt(db, manager: Manager, *, client_ip, now, stage, purpose,
     return attempt, token
 
 
-def _ask_second_factor(db: DbSession, attempt: LoginAttempt, *, now, settings) -> None:
+def _ask_second_factor(db: DbSession, attempt: LoginAttempt, *, now, settings, outbox: Emitter) -> None:
     """The authenticator app when the manager has one (no SMS is sent), the SMS code otherwise."""
     if authenticator.confirmed_app(db, attempt.manager_id) is not None:
         attempt.method = APP
     else:
-        request_code(db, attempt, now=now, settings=settings)
+        request_code(db, attempt, now=now, settings=settings, outbox=outbox)
 
 
 def start_second_factor(db: DbSession, manager: Manager, *, purpose: str, pending_password_hash: str,
-                        client_ip, now, settings) -> str:
+                        client_ip, now, settings, outbox: Emitter) -> str:
     """After a reset link or a password change: an attempt at the second factor, carrying the new password."""
     attempt, token = _new_attempt(db, manager, client_ip=client_ip, now=now, stage=VERIFY_CODE, purpose=purpose,
                                   pending_password_hash=pending_password_hash)
-    _ask_second_factor(db, attempt, now=now, settings=settings)
+    _ask_second_factor(db, attempt, now=now, settings=settings, outbox=outbox)
     return token
 
 
@@ -183,7 +185,8 @@ def active_attempt(db: DbSession, token, *, now: datetime, stage: str | None = N
     return attempt
 
 
-def choose_password(db: DbSession, token, new_password, confirmation, *, now: datetime, settings) -> LoginAttempt:
+def choose_password(db: DbSession, token, new_password, confirmation, *, now: datetime, settings,
+                    outbox: Emitter) -> LoginAttempt:
     """The own password that will replace the initial one once the second factor is verified."""
     attempt = active_attempt(db, token, now=now, stage=CHOOSE_PASSWORD)
     manager = attempt.manager
@@ -191,7 +194,7 @@ def choose_password(db: DbSession, token, new_password, confirmation, *, now: da
         raise InvalidInput(SAME_AS_INITIAL, field="new_password")  # the mailed one must stop working
     attempt.pending_password_hash = new_password_hash(manager, new_password, confirmation, settings=settings)
     attempt.stage = VERIFY_CODE
-    _ask_second_factor(db, attempt, now=now, settings=settings)
+    _ask_second_factor(db, attempt, now=now, settings=settings, outbox=outbox)
     return attempt
 
 
@@ -233,17 +236,16 @@ def refuse_if_sent_too_often(db: DbSession, manager_id: str, *, now: datetime, s
         raise TooManyRequests(TOO_MANY_CODES)
 
 
-def request_code(db: DbSession, attempt: LoginAttempt, *, now: datetime, settings) -> None:
+def request_code(db: DbSession, attempt: LoginAttempt, *, now: datetime, settings, outbox: Emitter) -> None:
     """Ask notify to text a new code (the previous one stops working); the caller commits."""
     refuse_if_sent_too_often(db, attempt.manager_id, now=now, settings=settings)
-    payload = contract.SMS_CODE_REQUESTED.build(occurred_at=now, attempt_id=attempt.id, manager_id=attempt.manager_id)
+    payload = outbox.emit(contract.SMS_CODE_REQUESTED, now=now, attempt_id=attempt.id, manager_id=attempt.manager_id)
     db.add(CodeRequest(manager_id=attempt.manager_id, attempt_id=attempt.id, requested_at=now))
     attempt.code_hash = None  # the previous code stops working
     attempt.code_ref = payload["event_id"]  # only this request's delivery may issue the code
     attempt.code_expires_at = None
     attempt.code_tries = 0
     attempt.method = SMS
-    outbox.enqueue(db, OutboxMessage, contract.SMS_CODE_REQUESTED, payload, now)
     audit.record(db, "code_requested", now=now, manager_id=attempt.manager_id, client_ip=attempt.client_ip)
 
 
@@ -273,7 +275,8 @@ def use_app(db: DbSession, token, *, now: datetime) -> None:
     attempt.code_hash = None  # a code already texted stops working
 
 
-def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, settings, box, device_token=None) -> dict:
+def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, settings, box, outbox: Emitter,
+                device_token=None) -> dict:
     """A new session token when ``code`` is the live SMS code, a fresh authenticator-app code or
     an unused recovery code of this attempt's manager (as the attempt's method asks), and a
     new trusted-device token for the browser's cookie."""
@@ -295,7 +298,7 @@ def verify_code(db: DbSession, token, code, *, client_ip, now: datetime, setting
         attempt.code_tries += 1
         used = SMS if hmac.compare_digest(_code_digest(attempt.code_salt, given), attempt.code_hash) else None
     if used is None:
-        lockout.count_failure(db, client, weight=lockout.CODE, now=now, settings=settings)
+        lockout.count_failure(db, client, weight=lockout.CODE, now=now, settings=settings, outbox=outbox)
         audit.record(db, "code_wrong", now=now, manager_id=manager.id, client_ip=client_ip,
                      detail=f"{attempt.method} try {attempt.code_tries}")
         db.commit()

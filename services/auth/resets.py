@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit, lockout, login, typed_logins
-from services.auth.models import Manager, OutboxMessage, PasswordReset, ResetRequest
+from services.auth.models import Manager, PasswordReset, ResetRequest
 from services.auth.tokens import new_token, token_hash
-from shared import contract, outbox
+from shared import contract
 from shared.errors import AuthenticationFailed
+from shared.outbox import Emitter
 
 MAX_REQUESTS_PER_HOUR = 3
 LINK_INVALID = "Deze link is niet (meer) geldig. Vraag via 'Wachtwoord vergeten?' een nieuwe aan."
@@ -31,17 +32,17 @@ def request(db: DbSession, login_name, *, client_ip, now: datetime, settings) ->
                         requested_at=now))
 
 
-def handle_requests(db: DbSession, *, now: datetime, settings, limit: int = 100) -> int:
+def handle_requests(db: DbSession, *, now: datetime, settings, outbox: Emitter, limit: int = 100) -> int:
     """Handle queued requests, oldest first (replicas share them: SKIP LOCKED); the caller commits."""
     query = select(ResetRequest).order_by(ResetRequest.id).limit(limit).with_for_update(skip_locked=True)
     queued = list(db.scalars(query))
     for row in queued:
-        _handle(db, row, now=now, settings=settings)
+        _handle(db, row, now=now, settings=settings, outbox=outbox)
         db.delete(row)
     return len(queued)
 
 
-def _handle(db: DbSession, row: ResetRequest, *, now: datetime, settings) -> None:
+def _handle(db: DbSession, row: ResetRequest, *, now: datetime, settings, outbox: Emitter) -> None:
     """An e-mail with a link only for a real account, within MAX_REQUESTS_PER_HOUR; the link
     lasts RESET_LINK_MINUTES from now (however long the request waited)."""
     asked, client_ip = row.requested_at, row.client_ip
@@ -59,8 +60,7 @@ def _handle(db: DbSession, row: ResetRequest, *, now: datetime, settings) -> Non
     reset = PasswordReset(id=str(uuid.uuid4()), manager_id=manager.id, requested_at=asked,
                           expires_at=now + timedelta(minutes=settings.reset_link_minutes))
     db.add(reset)
-    payload = contract.PASSWORD_RESET_REQUESTED.build(occurred_at=now, reset_id=reset.id, manager_id=manager.id)
-    outbox.enqueue(db, OutboxMessage, contract.PASSWORD_RESET_REQUESTED, payload, now)
+    outbox.emit(contract.PASSWORD_RESET_REQUESTED, now=now, reset_id=reset.id, manager_id=manager.id)
     audit.record(db, "reset_requested", now=asked, manager_id=manager.id, client_ip=client_ip)
 
 
@@ -86,7 +86,8 @@ def valid_reset(db: DbSession, token, *, now: datetime) -> PasswordReset:
     return reset
 
 
-def complete(db: DbSession, token, new_password, confirmation, *, client_ip, now: datetime, settings) -> str:
+def complete(db: DbSession, token, new_password, confirmation, *, client_ip, now: datetime, settings,
+             outbox: Emitter) -> str:
     """Use up the link (which lifts a lockout); returns a login attempt at the second factor that
     carries the new password (which replaces the old one, and ends every session, once the code
     is verified)."""
@@ -98,4 +99,4 @@ def complete(db: DbSession, token, new_password, confirmation, *, client_ip, now
     lockout.unlock(db, login.account_key(manager.login, settings), manager_id=manager.id, by="reset link", now=now,
                    client_ip=client_ip)  # whoever holds the mailbox may try again; the second factor still holds
     return login.start_second_factor(db, manager, purpose=login.RESET, pending_password_hash=pending,
-                                     client_ip=client_ip, now=now, settings=settings)
+                                     client_ip=client_ip, now=now, settings=settings, outbox=outbox)

@@ -1,7 +1,7 @@
 """auth: communities, their managers, credentials, logins, sessions and the audit trail."""
 import logging
 
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -12,13 +12,14 @@ from services.auth import (
 from services.auth.dependencies import Secrets
 from services.auth.models import LoginAttempt, Manager, OutboxMessage
 from services.auth.settings import AuthSettings
-from shared import contract, metrics, outbox
+from shared import contract, metrics
 from shared.clock import Clock
 from shared.correlation import Correlation
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
 from shared.health import broker_answered, database_check, run_checks
 from shared.metrics import METRICS_INTERVAL, Metrics
+from shared.outbox import Outbox
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class AuthService:
     clock = Clock()
     settings = Settings(AuthSettings)
     secrets = Secrets()
-    dispatch = EventDispatcher(mandatory=True)
+    outbox = Outbox(OutboxMessage)
 
     @rpc
     def health(self):
@@ -86,18 +87,18 @@ class AuthService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def resend_credentials(self, community_id, reset=False):
         """A new initial password in a new first e-mail; the old password void at once."""
-        resent = helpdesk.resend_credentials(self.db, community_id, reset=reset is True, now=self.clock.now())
+        resent = helpdesk.resend_credentials(self.db, community_id, reset=reset is True, now=self.clock.now(),
+                                             outbox=self.outbox)
         self.db.commit()
-        self._relay()
         return resent
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def remove_community(self, community_id):
         """The community ends (and its manager's account, when it was their only one);
         files deletes its files on the ``community_removed`` event."""
-        removed = helpdesk.remove_community(self.db, community_id, now=self.clock.now(), settings=self.settings)
+        removed = helpdesk.remove_community(self.db, community_id, now=self.clock.now(), settings=self.settings,
+                                            outbox=self.outbox)
         self.db.commit()
-        self._relay()
         return removed
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
@@ -144,9 +145,9 @@ class AuthService:
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("password", "device_token"))
     def start_login(self, login_name, password, client_ip=None, device_token=None):
         attempt, token = login.start(self.db, login=login_name, password=password, client_ip=client_ip,
-                                     now=self.clock.now(), settings=self.settings, device_token=device_token)
+                                     now=self.clock.now(), settings=self.settings, outbox=self.outbox,
+                                     device_token=device_token)
         self.db.commit()
-        self._relay()
         return {"attempt_token": token, "stage": attempt.stage}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token",))
@@ -160,18 +161,16 @@ class AuthService:
          sensitive_arguments=("attempt_token", "new_password", "new_password_confirm"))
     def choose_password(self, attempt_token, new_password, new_password_confirm):
         attempt = login.choose_password(self.db, attempt_token, new_password, new_password_confirm,
-                                        now=self.clock.now(), settings=self.settings)
+                                        now=self.clock.now(), settings=self.settings, outbox=self.outbox)
         self.db.commit()
-        self._relay()
         return {"stage": attempt.stage}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token",))
     def resend_code(self, attempt_token):
         now = self.clock.now()
         attempt = login.active_attempt(self.db, attempt_token, now=now, stage=login.VERIFY_CODE)
-        login.request_code(self.db, attempt, now=now, settings=self.settings)
+        login.request_code(self.db, attempt, now=now, settings=self.settings, outbox=self.outbox)
         self.db.commit()
-        self._relay()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("attempt_token",))
     def use_app(self, attempt_token):
@@ -182,7 +181,8 @@ class AuthService:
     def verify_code(self, attempt_token, code, client_ip=None, device_token=None):
         """A session token, and a trusted-device token for the browser's cookie (``device_max_age`` seconds)."""
         verified = login.verify_code(self.db, attempt_token, code, client_ip=client_ip, now=self.clock.now(),
-                                     settings=self.settings, box=self.secrets, device_token=device_token)
+                                     settings=self.settings, box=self.secrets, outbox=self.outbox,
+                                     device_token=device_token)
         self.db.commit()
         return verified
 
@@ -228,9 +228,8 @@ class AuthService:
                               device_token=None):
         token = account.start_password_change(self.db, self._session(session_token), password, new_password,
                                               new_password_confirm, client_ip=client_ip, now=self.clock.now(),
-                                              settings=self.settings, device_token=device_token)
+                                              settings=self.settings, outbox=self.outbox, device_token=device_token)
         self.db.commit()
-        self._relay()
         return {"attempt_token": token, "stage": login.VERIFY_CODE}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token",))
@@ -249,14 +248,14 @@ class AuthService:
     def confirm_app(self, session_token, code, client_ip=None, device_token=None):
         codes = account.confirm_app(self.db, self._session(session_token), code, box=self.secrets,
                                     client_ip=client_ip, now=self.clock.now(), settings=self.settings,
-                                    device_token=device_token)
+                                    outbox=self.outbox, device_token=device_token)
         self.db.commit()
         return {"recovery_codes": codes}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("session_token", "code", "device_token"))
     def remove_app(self, session_token, code, client_ip=None, device_token=None):
         account.remove_app(self.db, self._session(session_token), code, box=self.secrets, client_ip=client_ip,
-                           now=self.clock.now(), settings=self.settings, device_token=device_token)
+                           now=self.clock.now(), settings=self.settings, outbox=self.outbox, device_token=device_token)
         self.db.commit()
 
     # --- forgotten password -----------------------------------------------------------------
@@ -269,9 +268,8 @@ class AuthService:
 
     @timer(interval=1)
     def handle_reset_requests(self):
-        if resets.handle_requests(self.db, now=self.clock.now(), settings=self.settings):
+        if resets.handle_requests(self.db, now=self.clock.now(), settings=self.settings, outbox=self.outbox):
             self.db.commit()
-            self._relay()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("token",))
     def check_reset_token(self, token):
@@ -281,9 +279,8 @@ class AuthService:
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("token", "new_password", "new_password_confirm"))
     def complete_password_reset(self, token, new_password, new_password_confirm, client_ip=None):
         attempt_token = resets.complete(self.db, token, new_password, new_password_confirm, client_ip=client_ip,
-                                        now=self.clock.now(), settings=self.settings)
+                                        now=self.clock.now(), settings=self.settings, outbox=self.outbox)
         self.db.commit()
-        self._relay()
         return {"attempt_token": attempt_token, "stage": login.VERIFY_CODE}
 
     # --- events -----------------------------------------------------------------------------
@@ -299,13 +296,6 @@ class AuthService:
         retention.purge(self.db, now=self.clock.now(), settings=self.settings)
         self.db.commit()
 
-    @timer(interval=1)
-    def relay_outbox(self):
-        outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
-
     @timer(interval=METRICS_INTERVAL, eager=True)
     def measure_outbox(self):
-        metrics.measure_outbox(self.name, *outbox.backlog(self.db, OutboxMessage, self.clock.now()))
-
-    def _relay(self):
-        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
+        metrics.measure_outbox(self.name, *self.outbox.backlog(self.clock.now()))

@@ -16,9 +16,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.files import deletion
-from services.files.models import Download, File, OutboxMessage
-from shared import contract, outbox
+from services.files.models import Download, File
+from shared import contract
 from shared.errors import Gone, InvalidInput, NotFound
+from shared.outbox import Emitter
 
 log = logging.getLogger(__name__)
 SORTS = {"name": File.name, "size": File.size, "date": File.published_at}
@@ -118,7 +119,7 @@ def link_status(db: Session, community_ids: list[str], file_id, *, now: datetime
 
 
 def grant_download(db: Session, blobs, community_ids, file_ids, *, manager_id: str, login: str,
-                   now: datetime) -> list[dict]:
+                   now: datetime, outbox: Emitter) -> list[dict]:
     """Say where the bytes are, once they are there, and only then record the download
     (clearing *Nieuw*): a blob the store lost is Gone, and no download is recorded."""
     files = _owned(db, community_ids, _ids(file_ids))
@@ -136,9 +137,8 @@ def grant_download(db: Session, blobs, community_ids, file_ids, *, manager_id: s
                            .values(first_downloaded_at=now).execution_options(synchronize_session=False))
         if first.rowcount == 1:  # one conditional UPDATE: the first download is announced once, across replicas
             file.first_downloaded_at = now
-            payload = contract.FILE_DOWNLOADED.build(occurred_at=now, file_id=file.id,
-                                                     community_id=file.community_id, downloaded_at=now.isoformat())
-            outbox.enqueue(db, OutboxMessage, contract.FILE_DOWNLOADED, payload, now)
+            outbox.emit(contract.FILE_DOWNLOADED, now=now, file_id=file.id, community_id=file.community_id,
+                        downloaded_at=now.isoformat())
     return [
         {"id": f.id, "name": f.name, "size": f.size, "sha256": f.sha256, "blob_key": f.blob_key,
          "content_type": mimetypes.guess_type(f.name)[0] or "application/octet-stream"}
@@ -146,7 +146,8 @@ def grant_download(db: Session, blobs, community_ids, file_ids, *, manager_id: s
     ]
 
 
-def delete_by_manager(db: Session, community_ids, file_ids, *, login: str, now: datetime) -> list[File]:
+def delete_by_manager(db: Session, community_ids, file_ids, *, login: str, now: datetime,
+                      outbox: Emitter) -> list[File]:
     """Make the files unreachable for good; returns those newly deleted.  Their
     ``blob_key`` stays until the blob is really gone (``deletion.remove_blobs``).  An expired
     file is left to the retention run: for the manager it is gone already."""
@@ -156,7 +157,7 @@ def delete_by_manager(db: Session, community_ids, file_ids, *, login: str, now: 
         if is_gone(file, now):
             continue
         deleted.append(file)
-        deletion.tombstone(db, file, reason=deletion.MANAGER, by=login, now=now)
+        deletion.tombstone(file, reason=deletion.MANAGER, by=login, now=now, outbox=outbox)
     return deleted
 
 

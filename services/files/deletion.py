@@ -20,8 +20,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.files.models import File, OutboxMessage
-from shared import contract, outbox
+from services.files.models import File
+from shared import contract
+from shared.outbox import Emitter
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -33,7 +34,7 @@ OPERATOR = "operator"    # the operator took it back (``energiepost files retrac
 REASONS = (MANAGER, RETENTION, OPERATOR)
 
 
-def tombstone(db: Session, file: File, *, reason: str, by: str, now: datetime) -> None:
+def tombstone(file: File, *, reason: str, by: str, now: datetime, outbox: Emitter) -> None:
     """Mark ``file`` deleted and put its ``file_deleted`` event in the outbox (the caller
     commits).  The blob key stays until the blob is really gone."""
     if reason not in REASONS:
@@ -41,9 +42,8 @@ def tombstone(db: Session, file: File, *, reason: str, by: str, now: datetime) -
     if file.deleted_at is not None:
         raise ValueError(f"file {file.id} is deleted already")
     file.deleted_at, file.deleted_reason, file.deleted_by = now, reason, by
-    payload = contract.FILE_DELETED.build(occurred_at=now, file_id=file.id, community_id=file.community_id,
-                                          reason=reason, deleted_at=now.isoformat())
-    outbox.enqueue(db, OutboxMessage, contract.FILE_DELETED, payload, now)
+    outbox.emit(contract.FILE_DELETED, now=now, file_id=file.id, community_id=file.community_id, reason=reason,
+                deleted_at=now.isoformat())
 
 
 def remove_blobs(db: Session, blobs, files: list[File]) -> tuple[int, int]:

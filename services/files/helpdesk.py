@@ -10,16 +10,17 @@ from sqlalchemy.orm import Session
 from services.files import deletion
 from services.files.models import Download, File
 from shared.listing import check_limit, optional_text, parse_since
+from shared.outbox import Emitter
 
 REMOVED_WITH_COMMUNITY = "community removed"  # deleted_by of the files of a removed community (reason operator)
 
 
-def remove_community_files(db: Session, community_id: str, *, now: datetime) -> list[File]:
+def remove_community_files(db: Session, community_id: str, *, now: datetime, outbox: Emitter) -> list[File]:
     """Mark every live file of the community deleted (with its ``file_deleted`` event);
     returns them, for their blobs to be removed.  A second call finds none.  The caller commits."""
     files = list(db.scalars(select(File).where(File.community_id == community_id, File.deleted_at.is_(None))))
     for file in files:
-        deletion.tombstone(db, file, reason=deletion.OPERATOR, by=REMOVED_WITH_COMMUNITY, now=now)
+        deletion.tombstone(file, reason=deletion.OPERATOR, by=REMOVED_WITH_COMMUNITY, now=now, outbox=outbox)
     return files
 
 

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from services.files import audit, deletion
 from services.files.access import is_gone
-from services.files.models import File, OutboxMessage
+from services.files.models import File
 from services.files.retention import expiry_moment, local_date
-from shared import contract, outbox
+from shared import contract
 from shared.errors import Gone, InvalidInput, NotFound
 from shared.formatting import LOCAL_ZONE
+from shared.outbox import Emitter
 
 MAX_REASON = 300
 
@@ -45,7 +46,7 @@ def _available(file: File, now: datetime) -> None:
                    "removes it", field="file_id", reason=deletion.RETENTION)
 
 
-def retract(db: Session, file_id, *, reason, actor: str, now: datetime) -> File:
+def retract(db: Session, file_id, *, reason, actor: str, now: datetime, outbox: Emitter) -> File:
     """Delete a file for the operator, tell the manager (the caller commits, then removes the blob)."""
     reason = " ".join(str(reason or "").split())
     if not reason:
@@ -54,11 +55,9 @@ def retract(db: Session, file_id, *, reason, actor: str, now: datetime) -> File:
         raise InvalidInput(f"the reason is longer than {MAX_REASON} characters", field="reason")
     file = find(db, file_id)
     _available(file, now)
-    deletion.tombstone(db, file, reason=deletion.OPERATOR, by=actor, now=now)
-    payload = contract.FILE_RETRACTED.build(occurred_at=now, file_id=file.id, community_id=file.community_id,
-                                            name=file.name, published_at=file.published_at.isoformat(),
-                                            retracted_at=now.isoformat())
-    outbox.enqueue(db, OutboxMessage, contract.FILE_RETRACTED, payload, now)
+    deletion.tombstone(file, reason=deletion.OPERATOR, by=actor, now=now, outbox=outbox)
+    outbox.emit(contract.FILE_RETRACTED, now=now, file_id=file.id, community_id=file.community_id, name=file.name,
+                published_at=file.published_at.isoformat(), retracted_at=now.isoformat())
     audit.record(db, audit.RETRACTED, file, actor=actor, now=now, detail=reason)
     return file
 

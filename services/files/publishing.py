@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.files.models import Download, File, OutboxMessage, PublishRequest
+from services.files.models import Download, File, PublishRequest
 from services.files.retention import expiry_moment
-from shared import contract, outbox
+from shared import contract
 from shared.blobs import BlobNotFound
 from shared.errors import AlreadyExists, InvalidInput, NotFound
 from shared.filenames import clean_filename
+from shared.outbox import Emitter
 
 log = logging.getLogger(__name__)
 MAX_SHARED_BY = 100
@@ -46,6 +47,7 @@ def publish_file(
     default_shared_by: str,
     retention_days: int,
     now: datetime,
+    outbox: Emitter,
     request_id: str | None = None,
 ) -> File:
     """Adopt a staged blob as a published file (the caller commits, then ``discard_staged``).
@@ -92,8 +94,9 @@ def publish_file(
         expires_at=expiry_moment(now, retention_days),
     )
     session.add(file)
-    payload = contract.FILE_PUBLISHED.build(
-        occurred_at=now,
+    outbox.emit(
+        contract.FILE_PUBLISHED,
+        now=now,
         file_id=file.id,
         community_id=community_id,
         name=name,
@@ -104,7 +107,6 @@ def publish_file(
         published_at=file.published_at.isoformat(),
         expires_at=file.expires_at.isoformat(),
     )
-    outbox.enqueue(session, OutboxMessage, contract.FILE_PUBLISHED, payload, now)
     if request_id is not None:
         session.add(PublishRequest(request_id=request_id, file_id=file.id, community_id=community_id,
                                    sha256=file.sha256, created_at=now))

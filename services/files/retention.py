@@ -31,10 +31,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.files import deletion
-from services.files.models import File, OutboxMessage, RetentionLease, RetentionRun
-from shared import contract, metrics, outbox
+from services.files.models import File, RetentionLease, RetentionRun
+from shared import contract, metrics
 from shared.errors import InvalidInput
 from shared.formatting import LOCAL_ZONE
+from shared.outbox import Emitter
 
 log = logging.getLogger(__name__)
 SCHEDULE, MANUAL = "schedule", "manual"
@@ -87,13 +88,13 @@ def dates_to_fire(last_scheduled: date | None, now: datetime, at: time, zone: Zo
     return [first + timedelta(days=n) for n in range((latest - first).days + 1)]
 
 
-def claim_due_dates(db: Session, *, now: datetime, at: time, zone: ZoneInfo) -> list[date]:
+def claim_due_dates(db: Session, *, now: datetime, at: time, zone: ZoneInfo, outbox: Emitter) -> list[date]:
     """Claim and fire every due date (each in its own transaction); returns those this caller won."""
     last = db.scalar(select(func.max(RetentionRun.run_date)).where(RetentionRun.trigger == SCHEDULE))
     won = []
     for run_date in dates_to_fire(last, now, at, zone):
         try:
-            fire(db, run_date, trigger=SCHEDULE, now=now)
+            fire(db, run_date, trigger=SCHEDULE, now=now, outbox=outbox)
             db.commit()
         except IntegrityError:  # another replica claimed it first
             db.rollback()
@@ -102,13 +103,12 @@ def claim_due_dates(db: Session, *, now: datetime, at: time, zone: ZoneInfo) -> 
     return won
 
 
-def fire(db: Session, run_date: date, *, trigger: str, now: datetime) -> RetentionRun:
+def fire(db: Session, run_date: date, *, trigger: str, now: datetime, outbox: Emitter) -> RetentionRun:
     """Record a run and put its ``retention_due`` event in the outbox (the caller commits)."""
     run = RetentionRun(run_date=run_date, trigger=trigger, fired_at=now)
     db.add(run)
     db.flush()  # a second claim of a scheduled date fails here
-    payload = contract.RETENTION_DUE.build(occurred_at=now, run_date=run_date.isoformat(), trigger=trigger)
-    outbox.enqueue(db, OutboxMessage, contract.RETENTION_DUE, payload, now)
+    outbox.emit(contract.RETENTION_DUE, now=now, run_date=run_date.isoformat(), trigger=trigger)
     return run
 
 
@@ -137,7 +137,8 @@ def acquire_lease(db: Session, holder: str, now: datetime) -> bool:
     return bool(taken)
 
 
-def run_when_free(db: Session, blobs, event: dict, *, holder: str, settings, now: datetime) -> RunReport | None:
+def run_when_free(db: Session, blobs, event: dict, *, holder: str, settings, now: datetime,
+                  outbox: Emitter) -> RunReport | None:
     """Handle a ``retention_due`` event: run it under the lease, or — while another run
     holds the lease, or when the run fails — fire the same date again, due
     ``RETENTION_REFIRE_SECONDS`` later, so a date is never skipped and no handler waits.
@@ -145,18 +146,18 @@ def run_when_free(db: Session, blobs, event: dict, *, holder: str, settings, now
     run_date = parse_run_date(event["run_date"])
     again = timedelta(seconds=settings.retention_refire_seconds)
     if not acquire_lease(db, holder, now):
-        refire(db, run_date, trigger=event["trigger"], now=now, after=again)
+        refire(run_date, trigger=event["trigger"], now=now, after=again, outbox=outbox)
         db.commit()
         log.info("retention run %s: another run holds the lease; fired again for %s later", run_date, again)
         return None
     try:
         with metrics.RETENTION_RUN_SECONDS.time():
-            report = run(db, blobs, run_date=run_date, settings=settings, now=now)
+            report = run(db, blobs, run_date=run_date, settings=settings, now=now, outbox=outbox)
         metrics.RETENTION_DELETIONS.inc(report.deleted)
         return report
     except Exception:  # nameko acks the event all the same: fire the date again, then fail loudly
         db.rollback()
-        refire(db, run_date, trigger=event["trigger"], now=now, after=again)
+        refire(run_date, trigger=event["trigger"], now=now, after=again, outbox=outbox)
         db.commit()
         log.error("retention run %s failed; fired again for %s later", run_date, again)
         raise
@@ -164,11 +165,11 @@ def run_when_free(db: Session, blobs, event: dict, *, holder: str, settings, now
         release_lease(db, holder)
 
 
-def refire(db: Session, run_date: date, *, trigger: str, now: datetime, after: timedelta) -> None:
+def refire(run_date: date, *, trigger: str, now: datetime, after: timedelta, outbox: Emitter) -> None:
     """The date's ``retention_due`` again, published ``after`` from now (the caller commits).
     No new ``RetentionRun``: the date's row is completed by whichever run gets to it."""
-    payload = contract.RETENTION_DUE.build(occurred_at=now, run_date=run_date.isoformat(), trigger=trigger)
-    outbox.enqueue(db, OutboxMessage, contract.RETENTION_DUE, payload, now, not_before=now + after)
+    outbox.emit(contract.RETENTION_DUE, now=now, not_before=now + after, run_date=run_date.isoformat(),
+                trigger=trigger)
 
 
 def release_lease(db: Session, holder: str) -> None:
@@ -189,13 +190,13 @@ class RunReport:
     staged_swept: int = 0
 
 
-def run(db: Session, blobs, *, run_date: date, settings, now: datetime) -> RunReport:
+def run(db: Session, blobs, *, run_date: date, settings, now: datetime, outbox: Emitter) -> RunReport:
     """The retention run for ``run_date``; idempotent (a second run finds nothing to do)."""
     as_of = due_instant(run_date, settings.retention_at, settings.retention_zone)
     report = RunReport()
     report.reminded = _remind(db, as_of=as_of, window=timedelta(days=settings.reminder_days),
-                              run_date=run_date, now=now)
-    report.deleted = _expire(db, as_of=as_of, now=now)
+                              run_date=run_date, now=now, outbox=outbox)
+    report.deleted = _expire(db, as_of=as_of, now=now, outbox=outbox)
     report.blobs_removed, report.blobs_failed = deletion.remove_pending_blobs(db, blobs)
     # by the real clock, not as of run_date: a run for a later date must not sweep today's uploads
     report.staged_swept = sweep_staged(db, blobs, before=now - timedelta(hours=settings.staged_grace_hours))
@@ -206,7 +207,8 @@ def run(db: Session, blobs, *, run_date: date, settings, now: datetime) -> RunRe
     return report
 
 
-def _remind(db: Session, *, as_of: datetime, window: timedelta, run_date: date, now: datetime) -> int:
+def _remind(db: Session, *, as_of: datetime, window: timedelta, run_date: date, now: datetime,
+            outbox: Emitter) -> int:
     due = list(db.scalars(
         select(File).where(File.deleted_at.is_(None), File.reminded_at.is_(None),
                            File.expires_at <= as_of + window, File.expires_at > as_of)
@@ -216,22 +218,20 @@ def _remind(db: Session, *, as_of: datetime, window: timedelta, run_date: date, 
     for file in due:
         by_community[file.community_id].append(file)
     for community_id, files in by_community.items():
-        payload = contract.FILES_EXPIRING.build(
-            occurred_at=now, community_id=community_id, run_date=run_date.isoformat(),
+        outbox.emit(
+            contract.FILES_EXPIRING, now=now, community_id=community_id, run_date=run_date.isoformat(),
             files=[{"file_id": f.id, "name": f.name, "size": f.size, "expires_at": f.expires_at.isoformat(),
                     "downloaded": f.first_downloaded_at is not None} for f in files],
         )
-        outbox.enqueue(db, OutboxMessage, contract.FILES_EXPIRING, payload, now)
         for file in files:
             file.reminded_at = now
-            outbox.enqueue(db, OutboxMessage, contract.FILE_REMINDED, contract.FILE_REMINDED.build(
-                occurred_at=now, file_id=file.id, community_id=community_id, reminded_at=now.isoformat(),
-                expires_at=file.expires_at.isoformat()), now)
+            outbox.emit(contract.FILE_REMINDED, now=now, file_id=file.id, community_id=community_id,
+                        reminded_at=now.isoformat(), expires_at=file.expires_at.isoformat())
     db.commit()
     return len(due)
 
 
-def _expire(db: Session, *, as_of: datetime, now: datetime) -> int:
+def _expire(db: Session, *, as_of: datetime, now: datetime, outbox: Emitter) -> int:
     """Mark expired files deleted, in batches; each batch commits with its events."""
     deleted = 0
     while True:
@@ -242,7 +242,7 @@ def _expire(db: Session, *, as_of: datetime, now: datetime) -> int:
         if not batch:
             return deleted
         for file in batch:
-            deletion.tombstone(db, file, reason=deletion.RETENTION, by="retention", now=now)
+            deletion.tombstone(file, reason=deletion.RETENTION, by="retention", now=now, outbox=outbox)
         db.commit()  # unreachable from here on; the blobs go next
         deleted += len(batch)
 

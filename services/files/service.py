@@ -5,7 +5,7 @@ import socket
 import uuid
 from datetime import datetime
 
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -13,7 +13,7 @@ from services.files import access, deletion, helpdesk, interventions, publishing
 from services.files.upstream import upstream_request
 from services.files.models import OutboxMessage
 from services.files.settings import FilesSettings
-from shared import contract, metrics, outbox
+from shared import contract, metrics
 from shared.blobs import Blobs
 from shared.clock import Clock
 from shared.correlation import Correlation
@@ -21,6 +21,7 @@ from shared.db import Database
 from shared.errors import EXPECTED_ERRORS
 from shared.health import blob_store_check, broker_answered, database_check, run_checks
 from shared.metrics import METRICS_INTERVAL, Metrics
+from shared.outbox import Outbox
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -38,7 +39,7 @@ class FilesService:
     clock = Clock()
     settings = Settings(FilesSettings)
     auth = DeadlineRpcProxy("auth")
-    dispatch = EventDispatcher(mandatory=True)
+    outbox = Outbox(OutboxMessage)
 
     @rpc
     def health(self):
@@ -64,12 +65,12 @@ class FilesService:
             default_shared_by=self.settings.operator_name,
             retention_days=self.settings.retention_days,
             now=self.clock.now(),
+            outbox=self.outbox,
             **request,
         )
         if not duplicate:
             metrics.FILES_PUBLISHED.labels(file.kind).inc()
             log.info("file %s published for %s (%s, %d bytes)", file.id, file.community_id, file.kind, file.size)
-        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
         return file, duplicate
 
     @upstream_request(contract.PUBLISH_REQUESTED)
@@ -78,9 +79,8 @@ class FilesService:
         upstream.handle_publish_requested(
             self.db, self.blobs, payload,
             publish=lambda request: self._publish(**request),
-            now=self.clock.now(),
+            now=self.clock.now(), outbox=self.outbox,
         )
-        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
     @event_handler(contract.FILE_EMAILED.source, contract.FILE_EMAILED.name)
     def on_file_emailed(self, payload):
@@ -117,20 +117,20 @@ class FilesService:
         except contract.ContractError as exc:
             log.error("dropping malformed %s event: %s", contract.COMMUNITY_REMOVED.name, exc)
             return
-        deleted = helpdesk.remove_community_files(self.db, event["community_id"], now=self.clock.now())
+        deleted = helpdesk.remove_community_files(self.db, event["community_id"], now=self.clock.now(),
+                                                  outbox=self.outbox)
         self.db.commit()  # unreachable from here on, whatever happens to the blobs
         deletion.remove_blobs(self.db, self.blobs, deleted)
-        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
 
     # --- the operator's steps on one file (audited) ------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def retract_file(self, file_id, reason, actor):
         """``energiepost files retract``: deleted for good, the manager told."""
-        file = interventions.retract(self.db, file_id, reason=reason, actor=actor, now=self.clock.now())
+        file = interventions.retract(self.db, file_id, reason=reason, actor=actor, now=self.clock.now(),
+                                     outbox=self.outbox)
         self.db.commit()  # unreachable from here on, whatever happens to the blob
         deletion.remove_blobs(self.db, self.blobs, [file])
-        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
         return publishing.file_view(file)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
@@ -147,19 +147,16 @@ class FilesService:
     @timer(interval=30)
     def schedule_retention(self):
         """Fire every due date's ``retention_due`` once, across replicas and downtime."""
-        won = retention.claim_due_dates(self.db, now=self.clock.now(), at=self.settings.retention_at,
-                                        zone=self.settings.retention_zone)
-        if won:
-            outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
+        retention.claim_due_dates(self.db, now=self.clock.now(), at=self.settings.retention_at,
+                                  zone=self.settings.retention_zone, outbox=self.outbox)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def fire_retention(self, run_date=None):
         """``energiepost retention run [--today DATE]``: the same event, by hand."""
         now = self.clock.now()
         day = retention.parse_run_date(run_date) if run_date else retention.local_date(now, self.settings.retention_zone)
-        retention.fire(self.db, day, trigger=retention.MANUAL, now=now)
+        retention.fire(self.db, day, trigger=retention.MANUAL, now=now, outbox=self.outbox)
         self.db.commit()
-        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
         return {"run_date": day.isoformat()}
 
     @event_handler(contract.RETENTION_DUE.source, contract.RETENTION_DUE.name)
@@ -171,16 +168,11 @@ class FilesService:
             return
         holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         retention.run_when_free(self.db, self.blobs, event, holder=holder, settings=self.settings,
-                                now=self.clock.now())
-        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
-
-    @timer(interval=1)
-    def relay_outbox(self):
-        outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
+                                now=self.clock.now(), outbox=self.outbox)
 
     @timer(interval=METRICS_INTERVAL, eager=True)
     def measure_outbox(self):
-        metrics.measure_outbox(self.name, *outbox.backlog(self.db, OutboxMessage, self.clock.now()))
+        metrics.measure_outbox(self.name, *self.outbox.backlog(self.clock.now()))
 
     # --- the manager's portal: the session is resolved by auth, the rules applied here ----
 
@@ -209,7 +201,7 @@ class FilesService:
         session, communities = self._session(session_token)
         granted = access.grant_download(self.db, self.blobs, communities, file_ids,
                                         manager_id=session["manager_id"], login=session["login"],
-                                        now=self.clock.now())
+                                        now=self.clock.now(), outbox=self.outbox)
         self.db.commit()
         return granted
 
@@ -217,8 +209,7 @@ class FilesService:
     def delete_my_files(self, session_token, file_ids):
         session, communities = self._session(session_token)
         deleted = access.delete_by_manager(self.db, communities, file_ids, login=session["login"],
-                                           now=self.clock.now())
+                                           now=self.clock.now(), outbox=self.outbox)
         self.db.commit()  # unreachable from here on, whatever happens to the blobs
         deletion.remove_blobs(self.db, self.blobs, deleted)
-        outbox.kick(self.db, OutboxMessage, self.dispatch, self.clock.now())
         return {"deleted": len(deleted)}

@@ -24,10 +24,10 @@ from nameko.messaging import QueueConsumer
 from sqlalchemy.orm import Session
 
 from services.files import publishing
-from services.files.models import OutboxMessage
-from shared import contract, outbox
+from shared import contract
 from shared.blobs import BlobNotFound
 from shared.errors import AlreadyExists, InvalidInput, NotFound, ServiceUnavailable
+from shared.outbox import Emitter
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _reason(exc: Exception) -> Rejected:
     return Rejected("unavailable", "the request could not be handled now; send it again later")
 
 
-def handle_publish_requested(session: Session, blobs, payload, *, publish, now: datetime) -> dict:
+def handle_publish_requested(session: Session, blobs, payload, *, publish, now: datetime, outbox: Emitter) -> dict:
     """Check, adopt and publish one request; returns the reply it enqueued (committed).
 
     ``publish(request)`` is the HTTP path's publish (``FilesService._publish``): it
@@ -130,16 +130,14 @@ def handle_publish_requested(session: Session, blobs, payload, *, publish, now: 
         session.rollback()
         rejected = _reason(exc)
         log.warning("publish request %s rejected: %s (%s)", request_id, rejected.reason, rejected.message)
-        reply = contract.PUBLISH_REJECTED.build(occurred_at=now, request_id=request_id, reason=rejected.reason,
-                                                message=rejected.message[:500])
-        outbox.enqueue(session, OutboxMessage, contract.PUBLISH_REJECTED, reply, now)
+        reply = outbox.emit(contract.PUBLISH_REJECTED, now=now, request_id=request_id, reason=rejected.reason,
+                            message=rejected.message[:500])
         session.commit()
         return reply
     log.info("publish request %s accepted: file %s%s (period %s)", request_id, file.id,
              " (duplicate)" if duplicate else "", request.get("period"))
-    reply = contract.PUBLISH_ACCEPTED.build(occurred_at=now, request_id=request_id, file_id=file.id,
-                                            community_id=file.community_id, duplicate=duplicate)
-    outbox.enqueue(session, OutboxMessage, contract.PUBLISH_ACCEPTED, reply, now)
+    reply = outbox.emit(contract.PUBLISH_ACCEPTED, now=now, request_id=request_id, file_id=file.id,
+                        community_id=file.community_id, duplicate=duplicate)
     session.commit()
     return reply
 

@@ -22,10 +22,11 @@ from typing import Callable
 from eventlet.greenpool import GreenPool
 
 from services.notify import deliveries, messages
-from services.notify.models import UNDELIVERABLE, Delivery, OutboxMessage
+from services.notify.models import UNDELIVERABLE, Delivery
 from services.notify.sms_providers import Rejected
-from shared import contract, correlation, metrics, outbox
+from shared import contract, correlation, metrics
 from shared.errors import NotFound
+from shared.outbox import Emitter
 
 log = logging.getLogger(__name__)
 
@@ -127,18 +128,19 @@ KINDS = {
 }
 
 
-def send_due(session, *, auth, mailer, sms, settings, clock) -> int:
+def send_due(session, *, auth, mailer, sms, settings, clock, outbox: Emitter) -> int:
     """Send due deliveries, a batch at a time, until none is due or the turn is over."""
     started, sent = time.monotonic(), 0
     while time.monotonic() - started < TURN_SECONDS:
         batch = deliveries.claim_due(session, clock.now(), BATCH)
         if not batch:
             break
-        sent += send_batch(session, batch, auth=auth, mailer=mailer, sms=sms, settings=settings, now=clock.now())
+        sent += send_batch(session, batch, auth=auth, mailer=mailer, sms=sms, settings=settings, now=clock.now(),
+                           outbox=outbox)
     return sent
 
 
-def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, now) -> int:
+def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, now, outbox: Emitter) -> int:
     """Prepare, send and record claimed deliveries; returns how many were sent.
 
     Messages go out SMTP_CONNECTIONS at a time, and each such wave is recorded before
@@ -169,7 +171,7 @@ def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, n
                 _postpone(delivery, now, error, settings)
             else:
                 deliveries.mark_sent(delivery, now)
-                _announce(session, delivery, now)
+                _announce(outbox, delivery, now)
                 sent.append(delivery)
         session.commit()
         for delivery in refused:
@@ -184,15 +186,13 @@ def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, n
     return len(sent)
 
 
-def _announce(session, delivery: Delivery, now) -> None:
+def _announce(outbox: Emitter, delivery: Delivery, now) -> None:
     """A file's e-mail was accepted: ``file_emailed`` for the upstream, in the same commit
     (under the publish's correlation id)."""
     if delivery.kind == contract.FILE_PUBLISHED.name:
-        payload = contract.FILE_EMAILED.build(occurred_at=now, file_id=delivery.data["file_id"],
-                                              community_id=delivery.data["community_id"],
-                                              emailed_at=now.isoformat())
         with _about(delivery):
-            outbox.enqueue(session, OutboxMessage, contract.FILE_EMAILED, payload, now)
+            outbox.emit(contract.FILE_EMAILED, now=now, file_id=delivery.data["file_id"],
+                        community_id=delivery.data["community_id"], emailed_at=now.isoformat())
 
 
 # SMTP answers about the sender's own login (530 authentication required, 534/535/538):

@@ -1,7 +1,7 @@
 """notify: e-mail and SMS to managers, each send recorded, idempotent and retried."""
 import logging
 
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
@@ -10,13 +10,14 @@ from services.notify import deliveries, sending
 from services.notify.dependencies import Mailer, SenderTurn, SmsGateway
 from services.notify.models import Delivery, OutboxMessage
 from services.notify.settings import NotifySettings
-from shared import contract, metrics, outbox
+from shared import contract, metrics
 from shared.clock import Clock
 from shared.correlation import Correlation
 from shared.db import Database
 from shared.errors import EXPECTED_ERRORS, NotFound
 from shared.health import broker_answered, database_check, run_checks
 from shared.metrics import METRICS_INTERVAL, Metrics
+from shared.outbox import Outbox
 from shared.rpc import DeadlineRpcProxy
 from shared.settings import Settings
 
@@ -35,7 +36,7 @@ class NotifyService:
     sms = SmsGateway()
     auth = DeadlineRpcProxy("auth")
     turn = SenderTurn()
-    dispatch = EventDispatcher(mandatory=True)
+    outbox = Outbox(OutboxMessage)
 
     @event_handler(contract.FILE_PUBLISHED.source, contract.FILE_PUBLISHED.name)
     def on_file_published(self, payload):
@@ -69,10 +70,6 @@ class NotifyService:
     def retry_due_deliveries(self):
         self._send_due()
 
-    @timer(interval=1)
-    def relay_outbox(self):
-        outbox.relay_now(self.db, OutboxMessage, self.dispatch, self.clock.now())
-
     @timer(interval=600)
     def wipe_stale_secrets(self):
         """Initial passwords and reset links do not outlive 24 hours in the store, sent or not."""
@@ -91,7 +88,7 @@ class NotifyService:
         pending = deliveries.pending_by_kind(self.db)
         for kind in sending.KINDS:
             metrics.DELIVERIES_PENDING.labels(kind).set(pending.get(kind, 0))
-        metrics.measure_outbox(self.name, *outbox.backlog(self.db, OutboxMessage, self.clock.now()))
+        metrics.measure_outbox(self.name, *self.outbox.backlog(self.clock.now()))
 
     @rpc
     def get_delivery_status(self, event_id):
@@ -141,8 +138,8 @@ class NotifyService:
         delivery = deliveries.claim(self.db, delivery_id, now)
         if delivery is not None:
             sending.send_batch(self.db, [delivery], auth=self.auth, mailer=self.mailer, sms=self.sms,
-                               settings=self.settings, now=now)
+                               settings=self.settings, now=now, outbox=self.outbox)
 
     def _send_due(self):
         self.turn.take(lambda: sending.send_due(self.db, auth=self.auth, mailer=self.mailer, sms=self.sms,
-                                                settings=self.settings, clock=self.clock))
+                                                settings=self.settings, clock=self.clock, outbox=self.outbox))

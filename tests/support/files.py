@@ -10,9 +10,11 @@ from datetime import datetime, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.files.models import OutboxMessage
 from services.files.service import FilesService
 from services.files.settings import FilesSettings
 from shared.blobs import BlobStoreSettings, open_blob_store
+from shared.outbox import Emitter
 from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 
@@ -45,7 +47,8 @@ def clock():
 @pytest.fixture
 def service(session, blobs, clock, files_settings):
     """The service itself (its mocked ``dispatch`` and ``auth`` to inspect)."""
-    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock, settings=files_settings)
+    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock, settings=files_settings,
+                             outbox=Emitter(session, OutboxMessage))
     service.auth.get_community.return_value = {"id": COMMUNITY, "name": "Zonnedelen Gent"}
     service.auth.resolve_session.return_value = MANAGER
     return service

@@ -10,6 +10,7 @@ from services.auth.passwords import hash_password, verify_password
 from services.auth.service import AuthService
 from services.auth.settings import AuthSettings
 from shared.errors import InvalidInput, NotFound, Refused
+from shared.outbox import Emitter
 from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 from tests.unit.auth.issuing import issue_initial_credentials
@@ -26,8 +27,8 @@ def session(open_session):
 
 @pytest.fixture
 def auth(session):
-    return Worker(worker_factory(AuthService, db=session, clock=FixedClock(NOW),
-                                 settings=AuthSettings.load(SETTINGS)), session)
+    return Worker(worker_factory(AuthService, db=session, clock=FixedClock(NOW), settings=AuthSettings.load(SETTINGS),
+                                 outbox=Emitter(session, OutboxMessage)), session)
 
 
 def add(auth, community_id="zonnedelen-gent", email="beheer@example.be"):

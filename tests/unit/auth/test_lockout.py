@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from services.auth import lockout
 from services.auth import login as login_rules
-from services.auth.models import AuditEvent, FailureCounter, LoginFailure, Manager, TrustedDevice
+from services.auth.models import AuditEvent, FailureCounter, LoginFailure, Manager, OutboxMessage, TrustedDevice
 from services.auth.secretbox import SecretBox
 from services.auth.service import AuthService
 from services.auth.tokens import token_hash
 from services.auth.settings import AuthSettings
 from shared.errors import AuthenticationFailed, NotFound, TooManyRequests
+from shared.outbox import Emitter
 from shared.settings import ConfigurationError
 from tests.support.databases import backend
 from tests.support.workers import Worker
@@ -325,8 +326,8 @@ def test_a_burst_of_simultaneous_wrong_passwords_gets_no_more_checks_than_the_ba
     settings = AuthSettings.load(SETTINGS)
     tries = FREE_FAILURES + 4
     sessions = [open_session("auth") for _ in range(tries)]  # a connection each, as nameko's workers have
-    workers = [Worker(worker_factory(AuthService, db=db, clock=clock, settings=settings, secrets=SecretBox(KEY)), db)
-               for db in sessions]
+    workers = [Worker(worker_factory(AuthService, db=db, clock=clock, settings=settings, secrets=SecretBox(KEY),
+                                     outbox=Emitter(db, OutboxMessage)), db) for db in sessions]
     outcomes = []
 
     def guess(worker, n):

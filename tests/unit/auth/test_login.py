@@ -33,6 +33,7 @@ from services.auth.secretbox import SecretBox
 from services.auth.service import AuthService
 from services.auth.settings import AuthSettings
 from shared.errors import AuthenticationFailed, InvalidInput, TooManyRequests
+from shared.outbox import Emitter
 from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 from tests.unit.auth.issuing import issue_initial_credentials
@@ -151,7 +152,8 @@ def clock():
 def auth(session, clock, request):
     marker = request.node.get_closest_marker("auth_settings")  # a test's own overrides of SETTINGS
     settings = AuthSettings.load({**SETTINGS, **(marker.args[0] if marker else {})})
-    service = worker_factory(AuthService, db=session, clock=clock, settings=settings, secrets=SecretBox(KEY))
+    service = worker_factory(AuthService, db=session, clock=clock, settings=settings, secrets=SecretBox(KEY),
+                             outbox=Emitter(session, OutboxMessage))
     return Worker(service, session)
 
 

@@ -4,10 +4,11 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.auth import credentials
-from services.auth.models import Manager
+from services.auth.models import Manager, OutboxMessage
 from services.auth.passwords import hash_password, verify_password
 from services.auth.service import AuthService
 from shared.errors import AlreadyExists, InvalidInput, NotFound
+from shared.outbox import Emitter
 from tests.support.clock import FixedClock
 from tests.unit.auth.issuing import issue_initial_credentials
 
@@ -21,7 +22,7 @@ def session(open_session):
 
 @pytest.fixture
 def auth(session):
-    return worker_factory(AuthService, db=session, clock=FixedClock(NOW))
+    return worker_factory(AuthService, db=session, clock=FixedClock(NOW), outbox=Emitter(session, OutboxMessage))
 
 
 def add(auth, community_id="zonnedelen-gent", email="beheer@example.be", gsm="0470 12 34 56", name="Zonnedelen Gent"):

@@ -17,6 +17,7 @@ from services.files.service import FilesService
 from shared.blobs import FileBlobStore
 from shared.contract import FILE_DELETED, FILE_DOWNLOADED
 from shared.errors import Gone, InvalidInput, NotFound
+from shared.outbox import Emitter
 from tests.support.clock import FixedClock
 from tests.support.workers import Worker
 
@@ -36,7 +37,8 @@ class UndeletableBlobStore(FileBlobStore):
 
 def files_service(session, blobs, clock) -> Worker:
     service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock,
-                             settings=FilesSettings.load({"RETENTION_DAYS": "30"}))
+                             settings=FilesSettings.load({"RETENTION_DAYS": "30"}),
+                             outbox=Emitter(session, OutboxMessage))
     service.auth.get_community.side_effect = lambda community_id: {"id": community_id, "name": community_id}
     service.auth.resolve_session.return_value = MANAGER
     return Worker(service, session)

@@ -8,9 +8,12 @@ from sqlalchemy import select
 
 from services.files import deletion, retention
 from services.files.models import Download, File, OutboxMessage, RetentionRun
+from shared import outbox as the_outbox
 from shared.contract import FILE_DELETED, RETENTION_DUE
 from shared.errors import Gone
+from shared.outbox import Emitter
 from tests.support.blobstores import BACKENDS
+from tests.support.outbox import Published
 from tests.support.files import (  # noqa: F401  (fixtures)
     COMMUNITY, MANAGER, blobs, clock, files, files_settings, publish, service, session,
 )
@@ -65,7 +68,8 @@ def test_every_deletion_leaves_a_tombstone_one_event_and_no_blob(
 def test_a_tombstone_whose_blob_would_not_go_is_finished_by_the_next_pending_sweep(session, blobs, clock, files):
     file_id, key = publish(files, blobs)
     file = session.get(File, file_id)
-    deletion.tombstone(session, file, reason=deletion.OPERATOR, by="operator", now=clock.now())
+    deletion.tombstone(file, reason=deletion.OPERATOR, by="operator", now=clock.now(),
+                       outbox=Emitter(session, OutboxMessage))
     session.commit()
     assert blobs.exists(key)  # only marked: the blob goes in the second step
 
@@ -76,12 +80,12 @@ def test_a_tombstone_whose_blob_would_not_go_is_finished_by_the_next_pending_swe
 
 def test_a_file_is_tombstoned_once_and_only_for_a_known_reason(session, blobs, clock, files):
     file_id, _ = publish(files, blobs)
-    file = session.get(File, file_id)
+    file, emitter = session.get(File, file_id), Emitter(session, OutboxMessage)
     with pytest.raises(ValueError, match="unknown deletion reason"):
-        deletion.tombstone(session, file, reason="whim", by="x", now=clock.now())
-    deletion.tombstone(session, file, reason=deletion.MANAGER, by="x", now=clock.now())
+        deletion.tombstone(file, reason="whim", by="x", now=clock.now(), outbox=emitter)
+    deletion.tombstone(file, reason=deletion.MANAGER, by="x", now=clock.now(), outbox=emitter)
     with pytest.raises(ValueError, match="deleted already"):
-        deletion.tombstone(session, file, reason=deletion.OPERATOR, by="y", now=clock.now())
+        deletion.tombstone(file, reason=deletion.OPERATOR, by="y", now=clock.now(), outbox=emitter)
 
 
 # --- a download is recorded only once its blob is found -----------------------------------------
@@ -103,7 +107,7 @@ def test_a_file_whose_blob_is_lost_is_gone_and_no_download_is_recorded(files, se
 # --- retention never waits for the lease, and never skips a date ---------------------------------
 
 def test_a_run_that_finds_the_lease_taken_fires_its_date_again_later_instead_of_waiting(
-        service, files, session, blobs, clock):
+        files, session, blobs, clock):
     file_id, key = publish(files, blobs)
     clock.at = datetime(2026, 11, 1, 1, 1, tzinfo=timezone.utc)
     assert retention.acquire_lease(session, "another run", clock.now())
@@ -119,13 +123,12 @@ def test_a_run_that_finds_the_lease_taken_fires_its_date_again_later_instead_of_
 
     # the other run ends; the re-fired event leaves when due and this time runs
     retention.release_lease(session, "another run")
-    service.dispatch.reset_mock()
-    files.relay_outbox()
-    service.dispatch.assert_not_called()  # not due yet
+    broker = Published()
+    the_outbox.relay(session, OutboxMessage, broker, clock.now())
+    assert "retention_due" not in [event_type for event_type, _ in broker]  # not due yet
     clock.advance(seconds=60)
-    files.relay_outbox()
-    event_type, payload = service.dispatch.call_args.args
-    assert event_type == "retention_due"
+    the_outbox.relay(session, OutboxMessage, broker, clock.now())
+    ((event_type, payload),) = [(t, p) for t, p in broker if t == "retention_due"]
     files.on_retention_due(payload)
 
     assert row(session, file_id).deleted_reason == "retention" and not blobs.exists(key)

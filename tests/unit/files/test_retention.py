@@ -13,6 +13,7 @@ from services.files.service import FilesService
 from shared.blobs import FileBlobStore
 from shared.contract import FILES_EXPIRING, RETENTION_DUE
 from shared.formatting import last_day_nl
+from shared.outbox import Emitter
 from tests.support.clock import FixedClock
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -134,7 +135,8 @@ def clock():
 @pytest.fixture
 def files(session, blobs, clock):
     blobs.failing = False
-    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock, settings=FilesSettings.load({}))
+    service = worker_factory(FilesService, db=session, blobs=blobs, clock=clock, settings=FilesSettings.load({}),
+                             outbox=Emitter(session, OutboxMessage))
     service.auth.get_community.return_value = {"id": "zonnedelen-gent", "name": "Zonnedelen Gent"}
     return service
 

@@ -2,18 +2,20 @@ import hashlib
 from datetime import datetime, timezone
 
 import pytest
-from nameko.amqp.publish import UndeliverableMessage
 from nameko.testing.services import worker_factory
 from prometheus_client import REGISTRY
 
 from services.files.settings import FilesSettings
 from services.files.models import File, OutboxMessage
 from services.files.service import FilesService
+from shared import outbox
 from shared.blobs import FileBlobStore
 from shared.contract import FILE_PUBLISHED
 from shared.errors import InvalidInput, NotFound
+from shared.outbox import Emitter
 from tests.support.blobstores import contents
 from tests.support.clock import FixedClock
+from tests.support.outbox import Published
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 CONTENT = b"ean;afname;injectie\n541448;12,5;-3,2\n"
@@ -37,7 +39,8 @@ def clock():
 @pytest.fixture
 def files(session, blobs, clock):
     service = worker_factory(
-        FilesService, db=session, blobs=blobs, clock=clock, settings=FilesSettings.load({"RETENTION_DAYS": "30"})
+        FilesService, db=session, blobs=blobs, clock=clock, settings=FilesSettings.load({"RETENTION_DAYS": "30"}),
+        outbox=Emitter(session, OutboxMessage),
     )
     service.auth.get_community.return_value = {"id": "zonnedelen-gent", "name": "Zonnedelen Gent"}
     return service
@@ -81,15 +84,18 @@ def test_publish_adopts_the_staged_blob_and_leaves_no_staged_copy(files, blobs):
 
 def test_the_event_is_relayed_and_marked_sent(files, session, blobs):
     publish(files, staged(blobs))
-    files.dispatch.assert_called_once()
-    event_type, payload = files.dispatch.call_args.args
-    assert event_type == "file_published"
+    broker = Published()
+    assert outbox.relay(session, OutboxMessage, broker, NOW) == 1
+    ((event_type, payload),) = broker
+    assert event_type == "file_published" and FILE_PUBLISHED.parse(payload)
     assert session.query(OutboxMessage).one().sent_at == NOW
 
 
 def test_an_event_nobody_listens_to_yet_stays_in_the_outbox(files, session, blobs, clock):
-    files.dispatch.side_effect = UndeliverableMessage()
+    broker = Published()
+    broker.refusing = True
     publish(files, staged(blobs))
+    assert outbox.relay(session, OutboxMessage, broker, clock.now()) == 0
     row = session.query(OutboxMessage).one()
     assert row.sent_at is None and row.attempts == 1
     clock.advance(seconds=90)
@@ -97,11 +103,11 @@ def test_an_event_nobody_listens_to_yet_stays_in_the_outbox(files, session, blob
     assert REGISTRY.get_sample_value("energiepost_outbox_backlog", {"service": "files"}) == 1
     assert REGISTRY.get_sample_value("energiepost_outbox_oldest_unsent_seconds", {"service": "files"}) == 90
     clock.advance(seconds=-90)
-    files.dispatch.side_effect = None
-    files.relay_outbox()  # not due yet
-    assert session.query(OutboxMessage).one().sent_at is None
+    broker.refusing = False
+    outbox.relay(session, OutboxMessage, broker, clock.now())  # not due yet
+    assert session.query(OutboxMessage).one().sent_at is None and broker == []
     clock.advance(seconds=5)
-    files.relay_outbox()
+    outbox.relay(session, OutboxMessage, broker, clock.now())
     session.expire_all()
     assert session.query(OutboxMessage).one().sent_at == clock.now()
 

@@ -7,10 +7,11 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.files import retention
-from services.files.models import File
+from services.files.models import File, OutboxMessage
 from services.files.service import FilesService
 from services.files.settings import FilesSettings
 from shared.blobs import BlobStoreSettings, open_blob_store
+from shared.outbox import Emitter
 from shared.s3blobs import PART_SIZE
 from tests.support.blobstores import BACKENDS, contents
 from tests.support.clock import FixedClock
@@ -49,7 +50,7 @@ def session(open_session):
 
 def files_service(session, blobs):
     service = worker_factory(FilesService, db=session, blobs=blobs, clock=FixedClock(datetime.now(timezone.utc)),
-                             settings=SETTINGS)
+                             settings=SETTINGS, outbox=Emitter(session, OutboxMessage))
     service.auth.get_community.return_value = {"id": "zonnedelen-gent", "name": "Zonnedelen Gent"}
     return service
 
@@ -61,7 +62,8 @@ def publish(files, blobs, content: bytes) -> dict:
 
 def daily_run(session, blobs, *, hours_from_now: float) -> retention.RunReport:
     now = datetime.now(timezone.utc) + timedelta(hours=hours_from_now)
-    return retention.run(session, blobs, run_date=date.today(), settings=SETTINGS, now=now)
+    return retention.run(session, blobs, run_date=date.today(), settings=SETTINGS, now=now,
+                         outbox=Emitter(session, OutboxMessage))
 
 
 def published_key(session, file) -> str:

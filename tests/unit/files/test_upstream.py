@@ -14,6 +14,7 @@ from services.files.upstream import Undecodable
 from shared.blobs import BlobStoreSettings, open_blob_store
 from shared.contract import FILE_PUBLISHED, PUBLISH_ACCEPTED, PUBLISH_REJECTED, PUBLISH_REQUESTED
 from shared.errors import NotFound, ServiceUnavailable
+from shared.outbox import Emitter
 from tests.support.blobstores import BACKENDS, contents, put_incoming
 from tests.support.clock import FixedClock
 from tests.support.workers import Worker
@@ -38,7 +39,8 @@ def session(open_session):
 @pytest.fixture
 def files(session, blobs):
     service = worker_factory(FilesService, db=session, blobs=blobs, clock=FixedClock(NOW),
-                             settings=FilesSettings.load({"RETENTION_DAYS": "30"}))
+                             settings=FilesSettings.load({"RETENTION_DAYS": "30"}),
+                             outbox=Emitter(session, OutboxMessage))
     service.auth.get_community.return_value = {"id": "zonnedelen-gent", "name": "Zonnedelen Gent"}
     return service
 
@@ -162,7 +164,8 @@ def test_a_concurrent_publish_with_the_same_request_id_is_undone_and_answers_the
         file = publishing.publish_file(db, blobs, check_community=lambda _: None, community_id="zonnedelen-gent",
                                        blob_key=blob.key, name="a.csv", size=blob.size, sha256=blob.sha256,
                                        kind="periodic", shared_by=None, default_shared_by="Fluvius",
-                                       retention_days=30, now=NOW, request_id="batch-9")
+                                       retention_days=30, now=NOW, request_id="batch-9",
+                                       outbox=Emitter(db, OutboxMessage))
         publishing.discard_staged(blobs, blob.key)
         return file
 

@@ -15,10 +15,11 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
 from services.notify.dependencies import Turn
-from services.notify.models import Delivery
+from services.notify.models import Delivery, OutboxMessage
 from services.notify.service import NotifyService
 from services.notify.settings import NotifySettings
 from shared.contract import PASSWORD_RESET_REQUESTED, SMS_CODE_REQUESTED
+from shared.outbox import Emitter
 from tests.support.clock import FixedClock
 from tests.support.sinks import html, plain_text
 from tests.support.workers import Worker
@@ -101,7 +102,7 @@ def turn():
 def notify(session, clock, sms, mailer, issued_codes, turn):
     settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "30"})
     service = worker_factory(NotifyService, db=session, clock=clock, sms=sms, mailer=mailer, settings=settings,
-                             turn=turn)
+                             turn=turn, outbox=Emitter(session, OutboxMessage))
     fresh = (f"{n:06d}" for n in itertools.count(482_913, 7_919))
 
     def issue_sms_code(attempt_id, ref):

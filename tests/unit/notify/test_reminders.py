@@ -3,9 +3,11 @@ import uuid
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.notify.models import OutboxMessage
 from services.notify.settings import NotifySettings
 from services.notify.service import NotifyService
 from shared.contract import FILES_EXPIRING
+from shared.outbox import Emitter
 from tests.support.sinks import html, links_in, plain_text
 from services.notify.dependencies import Turn
 from tests.unit.notify.test_service import NOW, RECIPIENT, AuthAnswers, RecordingMailer
@@ -22,8 +24,10 @@ def mailer():
 def notify(open_session, mailer):
     from tests.support.clock import FixedClock
 
-    service = worker_factory(NotifyService, db=open_session("notify"), mailer=mailer, clock=FixedClock(NOW),
-                             settings=NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL}), turn=Turn())
+    session = open_session("notify")
+    service = worker_factory(NotifyService, db=session, mailer=mailer, clock=FixedClock(NOW),
+                             settings=NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL}), turn=Turn(),
+                             outbox=Emitter(session, OutboxMessage))
     service.auth.prepare_mail_recipients.side_effect = AuthAnswers(RECIPIENT)
     return service
 

@@ -10,11 +10,12 @@ from prometheus_client import REGISTRY
 
 from services.notify import sending
 from services.notify.dependencies import SmtpMailer, Turn
-from services.notify.models import Delivery
+from services.notify.models import Delivery, OutboxMessage
 from services.notify.service import NotifyService
 from services.notify.settings import NotifySettings
 from shared.contract import FILE_PUBLISHED
 from shared.errors import ServiceUnavailable
+from shared.outbox import Emitter
 from tests.support.clock import FixedClock
 from tests.support.sinks import credentials_in, html, links_in, plain_text
 
@@ -91,7 +92,8 @@ def turn():
 @pytest.fixture
 def notify(session, mailer, clock, auth, turn):
     settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
-    service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn)
+    service = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn,
+                             outbox=Emitter(session, OutboxMessage))
     service.auth.prepare_mail_recipients.side_effect = auth
     return service
 
@@ -314,7 +316,8 @@ def test_a_permanent_refusal_marks_the_delivery_failed_at_once(session, clock, a
     mail_sink.restart(0, "--refuse-first", "1")
     settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
     mailer = SmtpMailer("127.0.0.1", mail_sink.port, timeout=5)
-    notify = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn)
+    notify = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn,
+                            outbox=Emitter(session, OutboxMessage))
     notify.auth.prepare_mail_recipients.side_effect = auth
     failed = REGISTRY.get_sample_value("energiepost_deliveries_total",
                                        {"kind": "file_published", "outcome": "failed"}) or 0.0
@@ -335,7 +338,8 @@ def test_a_temporary_refusal_from_the_real_server_is_retried(session, clock, aut
     mail_sink.restart(fail_first=1)
     settings = NotifySettings.load({"PUBLIC_BASE_URL": BASE_URL, "DELIVERY_RETRY_SECONDS": "10"})
     mailer = SmtpMailer("127.0.0.1", mail_sink.port, timeout=5)
-    notify = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn)
+    notify = worker_factory(NotifyService, db=session, mailer=mailer, clock=clock, settings=settings, turn=turn,
+                            outbox=Emitter(session, OutboxMessage))
     notify.auth.prepare_mail_recipients.side_effect = auth
     notify.on_file_published(event())
     assert session.query(Delivery).one().last_error == "SMTP 451"
