@@ -30,6 +30,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit
+from services.auth.rate_window import reached
 from services.auth.models import FailureCounter, LoginFailure
 from shared import contract, metrics
 from shared.outbox import Emitter
@@ -116,10 +117,8 @@ def _check(db: DbSession, client: Client, counter: FailureCounter | None, *, now
                     f"back-off after {counter.failures} ({_stream_name(client)})", now=now)
     key = address_key(client.address)
     if key and not client.trusted:
-        since = now - timedelta(minutes=settings.login_failure_window_minutes)
-        recent = db.scalar(select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.scope == "address", LoginFailure.key == key, LoginFailure.at > since))
-        if recent >= settings.login_max_failures:
+        if reached(db, LoginFailure.at, limit=settings.login_max_failures, now=now,
+                   window=timedelta(minutes=settings.login_failure_window_minutes), scope="address", key=key):
             _refuse(db, client, LOCKED.format(minutes=settings.login_failure_window_minutes),
                     f"address {key} over the limit", now=now)
 

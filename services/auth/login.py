@@ -19,10 +19,11 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit, authenticator, devices, lockout, passwords, sessions, typed_logins
+from services.auth.rate_window import reached
 from services.auth.models import CodeRequest, LoginAttempt, Manager
 from services.auth.tokens import new_token, token_hash
 from shared import contract, metrics
@@ -227,9 +228,8 @@ def _apply_new_password(db: DbSession, attempt: LoginAttempt, *, now, client_ip)
 
 def refuse_if_sent_too_often(db: DbSession, manager_id: str, *, now: datetime, settings) -> None:
     """TooManyRequests past the SMS send limit; nothing else of the request is kept."""
-    sent_recently = db.scalar(select(func.count()).select_from(CodeRequest).where(
-        CodeRequest.manager_id == manager_id, CodeRequest.requested_at > now - SEND_WINDOW))
-    if sent_recently >= settings.sms_max_sends:
+    if reached(db, CodeRequest.requested_at, limit=settings.sms_max_sends, window=SEND_WINDOW, now=now,
+               manager_id=manager_id):
         db.rollback()
         audit.record(db, "code_refused", now=now, manager_id=manager_id, detail="send limit reached")
         db.commit()

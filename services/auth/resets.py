@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth import audit, lockout, login, typed_logins
+from services.auth.rate_window import reached
 from services.auth.models import Manager, PasswordReset, ResetRequest
 from services.auth.tokens import new_token, token_hash
 from shared import contract
@@ -51,9 +52,8 @@ def _handle(db: DbSession, row: ResetRequest, *, now: datetime, settings, outbox
         audit.record(db, "reset_requested", now=asked, client_ip=client_ip,
                      detail=typed_logins.named(row.login_key))
         return
-    recent = db.scalar(select(func.count()).select_from(PasswordReset).where(
-        PasswordReset.manager_id == manager.id, PasswordReset.requested_at > asked - timedelta(hours=1)))
-    if recent >= MAX_REQUESTS_PER_HOUR:
+    if reached(db, PasswordReset.requested_at, limit=MAX_REQUESTS_PER_HOUR, window=timedelta(hours=1), now=asked,
+               manager_id=manager.id):
         audit.record(db, "reset_requested", now=asked, manager_id=manager.id, client_ip=client_ip,
                      detail="limit reached, no e-mail")
         return
