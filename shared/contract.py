@@ -8,11 +8,17 @@ personal data.  Both sides use this module: ``build`` when dispatching,
 """
 from __future__ import annotations
 
+import functools
+import logging
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
+
+from nameko.events import event_handler
+
+log = logging.getLogger(__name__)
 
 
 class ContractError(ValueError):
@@ -131,6 +137,22 @@ class Event:
             if field in payload and not _KINDS[kind](payload[field]):
                 raise ContractError(f"{self.name}: field {field!r} is not a valid {kind}")
         return payload
+
+
+def handles(event: Event):
+    """``@event_handler`` for ``event`` whose method gets the parsed payload; a malformed one
+    is logged and dropped (nameko acks it either way, and a redelivery would not mend it)."""
+    def decorate(method):
+        @functools.wraps(method)
+        def handle(self, payload):
+            try:
+                parsed = event.parse(payload)
+            except ContractError as exc:
+                log.error("dropping malformed %s event: %s", event.name, exc)
+                return None
+            return method(self, parsed)
+        return event_handler(event.source, event.name)(handle)
+    return decorate
 
 
 FILE_PUBLISHED = Event(

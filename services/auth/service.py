@@ -1,7 +1,4 @@
 """auth: communities, their managers, credentials, logins, sessions and the audit trail."""
-import logging
-
-from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -22,7 +19,6 @@ from shared.metrics import METRICS_INTERVAL, Metrics
 from shared.outbox import Outbox
 from shared.settings import Settings
 
-log = logging.getLogger(__name__)
 
 class AuthService:
     name = "auth"
@@ -285,14 +281,9 @@ class AuthService:
 
     # --- events -----------------------------------------------------------------------------
 
-    @event_handler(contract.RETENTION_DUE.source, contract.RETENTION_DUE.name)
-    def on_retention_due(self, payload):
+    @contract.handles(contract.RETENTION_DUE)
+    def on_retention_due(self, event):
         """The daily run: security records past SECURITY_RETENTION_DAYS go."""
-        try:
-            contract.RETENTION_DUE.parse(payload)
-        except contract.ContractError as exc:
-            log.error("dropping malformed %s event: %s", contract.RETENTION_DUE.name, exc)
-            return
         retention.purge(self.db, now=self.clock.now(), settings=self.settings)
         self.db.commit()
 

@@ -5,7 +5,6 @@ import socket
 import uuid
 from datetime import datetime
 
-from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -82,13 +81,8 @@ class FilesService:
             now=self.clock.now(), outbox=self.outbox,
         )
 
-    @event_handler(contract.FILE_EMAILED.source, contract.FILE_EMAILED.name)
-    def on_file_emailed(self, payload):
-        try:
-            event = contract.FILE_EMAILED.parse(payload)
-        except contract.ContractError as exc:
-            log.error("dropping malformed %s event: %s", contract.FILE_EMAILED.name, exc)
-            return
+    @contract.handles(contract.FILE_EMAILED)
+    def on_file_emailed(self, event):
         publishing.record_emailed(self.db, event["file_id"], datetime.fromisoformat(event["emailed_at"]))
         self.db.commit()
 
@@ -110,13 +104,8 @@ class FilesService:
         """Downloads and deletions for the operator's audit (who, when, which file)."""
         return helpdesk.audit_trail(self.db, community_id=community_id, since=since, limit=limit)
 
-    @event_handler(contract.COMMUNITY_REMOVED.source, contract.COMMUNITY_REMOVED.name)
-    def on_community_removed(self, payload):
-        try:
-            event = contract.COMMUNITY_REMOVED.parse(payload)
-        except contract.ContractError as exc:
-            log.error("dropping malformed %s event: %s", contract.COMMUNITY_REMOVED.name, exc)
-            return
+    @contract.handles(contract.COMMUNITY_REMOVED)
+    def on_community_removed(self, event):
         deleted = helpdesk.remove_community_files(self.db, event["community_id"], now=self.clock.now(),
                                                   outbox=self.outbox)
         self.db.commit()  # unreachable from here on, whatever happens to the blobs
@@ -159,13 +148,8 @@ class FilesService:
         self.db.commit()
         return {"run_date": day.isoformat()}
 
-    @event_handler(contract.RETENTION_DUE.source, contract.RETENTION_DUE.name)
-    def on_retention_due(self, payload):
-        try:
-            event = contract.RETENTION_DUE.parse(payload)
-        except contract.ContractError as exc:
-            log.error("dropping malformed %s event: %s", contract.RETENTION_DUE.name, exc)
-            return
+    @contract.handles(contract.RETENTION_DUE)
+    def on_retention_due(self, event):
         holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         retention.run_when_free(self.db, self.blobs, event, holder=holder, settings=self.settings,
                                 now=self.clock.now(), outbox=self.outbox)

@@ -1,7 +1,6 @@
 """notify: e-mail and SMS to managers, each send recorded, idempotent and retried."""
 import logging
 
-from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
@@ -38,33 +37,33 @@ class NotifyService:
     turn = SenderTurn()
     outbox = Outbox(OutboxMessage)
 
-    @event_handler(contract.FILE_PUBLISHED.source, contract.FILE_PUBLISHED.name)
-    def on_file_published(self, payload):
-        self._deliver(contract.FILE_PUBLISHED, payload)
+    @contract.handles(contract.FILE_PUBLISHED)
+    def on_file_published(self, event):
+        self._deliver(contract.FILE_PUBLISHED, event)
 
-    @event_handler(contract.FILES_EXPIRING.source, contract.FILES_EXPIRING.name)
-    def on_files_expiring(self, payload):
-        self._deliver(contract.FILES_EXPIRING, payload)
+    @contract.handles(contract.FILES_EXPIRING)
+    def on_files_expiring(self, event):
+        self._deliver(contract.FILES_EXPIRING, event)
 
-    @event_handler(contract.FILE_RETRACTED.source, contract.FILE_RETRACTED.name)
-    def on_file_retracted(self, payload):
-        self._deliver(contract.FILE_RETRACTED, payload)
+    @contract.handles(contract.FILE_RETRACTED)
+    def on_file_retracted(self, event):
+        self._deliver(contract.FILE_RETRACTED, event)
 
-    @event_handler(contract.SMS_CODE_REQUESTED.source, contract.SMS_CODE_REQUESTED.name)
-    def on_sms_code_requested(self, payload):
-        self._deliver(contract.SMS_CODE_REQUESTED, payload)
+    @contract.handles(contract.SMS_CODE_REQUESTED)
+    def on_sms_code_requested(self, event):
+        self._deliver(contract.SMS_CODE_REQUESTED, event)
 
-    @event_handler(contract.PASSWORD_RESET_REQUESTED.source, contract.PASSWORD_RESET_REQUESTED.name)
-    def on_password_reset_requested(self, payload):
-        self._deliver(contract.PASSWORD_RESET_REQUESTED, payload)
+    @contract.handles(contract.PASSWORD_RESET_REQUESTED)
+    def on_password_reset_requested(self, event):
+        self._deliver(contract.PASSWORD_RESET_REQUESTED, event)
 
-    @event_handler(contract.CREDENTIALS_REISSUED.source, contract.CREDENTIALS_REISSUED.name)
-    def on_credentials_reissued(self, payload):
-        self._deliver(contract.CREDENTIALS_REISSUED, payload)
+    @contract.handles(contract.CREDENTIALS_REISSUED)
+    def on_credentials_reissued(self, event):
+        self._deliver(contract.CREDENTIALS_REISSUED, event)
 
-    @event_handler(contract.ACCOUNT_LOCKED.source, contract.ACCOUNT_LOCKED.name)
-    def on_account_locked(self, payload):
-        self._deliver(contract.ACCOUNT_LOCKED, payload)
+    @contract.handles(contract.ACCOUNT_LOCKED)
+    def on_account_locked(self, event):
+        self._deliver(contract.ACCOUNT_LOCKED, event)
 
     @timer(interval=1)
     def retry_due_deliveries(self):
@@ -114,14 +113,9 @@ class NotifyService:
         self.db.commit()
         return deliveries.operator_view(delivery)
 
-    def _deliver(self, event_spec, payload):
+    def _deliver(self, event_spec, event):
         """Record the delivery first (once per event id), then send it: at once if
         someone waits for it, else with the next batch of this process's sender."""
-        try:
-            event = event_spec.parse(payload)
-        except contract.ContractError as exc:
-            log.error("dropping malformed %s event: %s", event_spec.name, exc)
-            return
         delivery = deliveries.record(self.db, kind=event_spec.name, payload=event,
                                      community_id=event.get("community_id"), now=self.clock.now())
         if delivery is None:
