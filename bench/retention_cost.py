@@ -17,8 +17,10 @@ from pathlib import Path
 
 from services.files.settings import FilesSettings
 from services.files import retention
+from services.files.models import OutboxMessage
 from shared.db import make_engine, make_sessionmaker
 from shared.migrations import upgrade
+from shared.outbox import Emitter
 
 RUN_DATE = date(2026, 12, 1)
 DUE = 1_000
@@ -74,7 +76,8 @@ def measure(total: int, directory: Path, settings) -> dict:
     session = make_sessionmaker(engine)()
     started = time.perf_counter()
     report = retention.run(session, NoBlobs(), run_date=RUN_DATE, settings=settings,
-                           now=datetime(2026, 12, 1, 1, 5, tzinfo=timezone.utc))
+                           now=datetime(2026, 12, 1, 1, 5, tzinfo=timezone.utc),
+                           outbox=Emitter(session, OutboxMessage))
     seconds = time.perf_counter() - started
     session.close()
     engine.dispose()

@@ -311,7 +311,8 @@ def test_a_burst_of_tries_on_one_stream_is_checked_one_after_the_other(session, 
     waiter = eventlet.spawn(other_try)
     eventlet.sleep(0.5)
     assert outcome == []  # waiting for the first try's verdict
-    lockout.count_failure(first, client, weight=lockout.PASSWORD, now=clock.now(), settings=settings)
+    lockout.count_failure(first, client, weight=lockout.PASSWORD, now=clock.now(), settings=settings,
+                          outbox=Emitter(first, OutboxMessage))
     first.commit()
     waiter.wait()
     assert outcome == ["refused"]
