@@ -138,6 +138,11 @@ class Outbox(EventDispatcher):
         self.clock = SystemClock()
         self.running = self.asked = False
         self.sweeper = None
+        self.database: Database | None = None
+
+    def setup(self):
+        super().setup()
+        (self.database,) = [d for d in self.container.dependencies if isinstance(d, Database)]
 
     def start(self):
         self.sweeper = self.container.spawn_managed_thread(self._sweep, identifier="outbox sweep")
@@ -150,7 +155,7 @@ class Outbox(EventDispatcher):
                 eventlet.sleep(0.05)
 
     def get_dependency(self, worker_ctx):
-        return Emitter(self._database().session_for(worker_ctx), self.model, on_commit=self.relay_soon)
+        return Emitter(self.database.session_for(worker_ctx), self.model, on_commit=self.relay_soon)
 
     def relay_soon(self) -> None:
         """Relay in a thread of its own, once the worker is done with the connection; asked
@@ -164,7 +169,7 @@ class Outbox(EventDispatcher):
         try:
             while self.asked:
                 self.asked = False
-                session = self._database().make_session()
+                session = self.database.make_session()
                 try:
                     relay(session, self.model, self._publish, self.clock.now())
                 except Exception:  # the rows stay; the sweep tries again
@@ -183,7 +188,3 @@ class Outbox(EventDispatcher):
         headers = {self._get_header_name(correlation.KEY): payload[correlation.KEY]} \
             if payload.get(correlation.KEY) else {}
         self.publisher.publish(payload, exchange=self.exchange, routing_key=event_type, extra_headers=headers)
-
-    def _database(self) -> Database:
-        (database,) = [d for d in self.container.dependencies if isinstance(d, Database)]
-        return database
