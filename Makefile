@@ -35,7 +35,9 @@ test-e2e: $(STAMP)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser --confcutdir=tests/browser -p no:pytest_nameko
 
+# The same setup as the tests (broker management API, PostgreSQL, nginx for the download baseline).
 bench: $(STAMP)
+	$(BIN)/python -m ops.test_setup
 	$(BIN)/python -m bench.run $(ONLY)
 
 # The compose stack (see README, "Production"): `make certs secrets` first.
