@@ -23,10 +23,11 @@ class SmtpMailer:
     side by side); one that failed is closed, and the next message opens a new one."""
 
     def __init__(self, host: str, port: int, timeout: float = 30.0, *, security: str = "none",
-                 username: str | None = None, password: str | None = None, ca_file=None):
+                 username: str | None = None, password: str | None = None, ca_file=None,
+                 context: ssl.SSLContext | None = None):
         self.host, self.port, self.timeout = host, port, timeout
         self.security, self.username, self.password = security, username, password
-        self.context = ssl.create_default_context(cafile=ca_file) if security != "none" else None
+        self.context = context or tls_context(security, ca_file)
         self.idle: list[smtplib.SMTP] = []
 
     def connect(self) -> smtplib.SMTP:
@@ -59,6 +60,11 @@ class SmtpMailer:
             _close(self.idle.pop())
 
 
+def tls_context(security: str, ca_file=None) -> ssl.SSLContext | None:
+    """What checks the mail server's certificate (loading the CAs takes milliseconds: made once)."""
+    return ssl.create_default_context(cafile=ca_file) if security != "none" else None
+
+
 def _close(smtp: smtplib.SMTP) -> None:
     try:
         smtp.quit()
@@ -67,16 +73,17 @@ def _close(smtp: smtplib.SMTP) -> None:
 
 
 class Mailer(UsesSettings, DependencyProvider):
-    """SMTP connections per worker: a sender's batches reuse them."""
+    """SMTP connections per worker: a sender's batches reuse them.  One TLS context for all."""
 
     def setup(self):
         self.mailers: dict = {}
+        self.context = tls_context(self.settings.smtp_security, self.settings.smtp_ca_file)
 
     def get_dependency(self, worker_ctx):
         settings = self.settings
         mailer = self.mailers[worker_ctx] = SmtpMailer(
             settings.smtp_host, settings.smtp_port, settings.smtp_timeout_seconds, security=settings.smtp_security,
-            username=settings.smtp_username, password=settings.smtp_password, ca_file=settings.smtp_ca_file)
+            username=settings.smtp_username, password=settings.smtp_password, context=self.context)
         return mailer
 
     def worker_teardown(self, worker_ctx):
