@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import eventlet
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.events import EventDispatcher
-from sqlalchemy import JSON, Integer, String, Text, event as orm_event, func, select
+from sqlalchemy import JSON, Integer, String, Text, event as orm_event, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared import correlation
@@ -52,28 +52,30 @@ def relay(session: Session, model, dispatch, now: datetime, batch: int = 100) ->
     ``dispatch(event_type, payload)`` must raise when the broker did not take the
     message (nameko's ``EventDispatcher(mandatory=True)`` with confirms does).
     Rows are locked with SKIP LOCKED where the database has it, so relays of
-    several replicas share the work instead of racing.
+    several replicas share the work instead of racing.  Plain statements, no ORM
+    objects: every event of every service passes through here.
     """
-    rows = session.scalars(
-        select(model)
+    rows = session.execute(
+        select(model.id, model.event_id, model.event_type, model.payload, model.attempts)
         .where(model.sent_at.is_(None), model.next_attempt_at <= now)
         .order_by(model.id)
         .limit(batch)
         .with_for_update(skip_locked=True)
     ).all()
-    published = 0
+    published = []
     for row in rows:
         try:
             dispatch(row.event_type, row.payload)
         except UndeliverableMessage:
-            _postpone(row, now, "no queue is bound for this event yet")
+            _postpone(session, model, row, now, "no queue is bound for this event yet")
         except Exception as exc:  # broker trouble: keep the row, try again later
-            _postpone(row, now, f"{type(exc).__name__}: {exc}")
+            _postpone(session, model, row, now, f"{type(exc).__name__}: {exc}")
         else:
-            row.sent_at = now
-            published += 1
+            published.append(row.id)
+    if published:
+        session.execute(update(model).where(model.id.in_(published)).values(sent_at=now))
     session.commit()
-    return published
+    return len(published)
 
 
 def backlog(session: Session, model, now: datetime) -> tuple[int, float]:
@@ -86,11 +88,12 @@ def backlog(session: Session, model, now: datetime) -> tuple[int, float]:
     return count, (now - oldest).total_seconds() if oldest is not None else 0.0
 
 
-def _postpone(row, now: datetime, reason: str) -> None:
-    row.attempts += 1
-    row.last_error = reason[:500]
-    row.next_attempt_at = now + min(timedelta(seconds=2 ** min(row.attempts, 10)), MAX_BACKOFF)
-    log.warning("event %s (%s) not published, attempt %d: %s", row.event_id, row.event_type, row.attempts, reason)
+def _postpone(session: Session, model, row, now: datetime, reason: str) -> None:
+    attempts = row.attempts + 1
+    session.execute(update(model).where(model.id == row.id).values(
+        attempts=attempts, last_error=reason[:500],
+        next_attempt_at=now + min(timedelta(seconds=2 ** min(attempts, 10)), MAX_BACKOFF)))
+    log.warning("event %s (%s) not published, attempt %d: %s", row.event_id, row.event_type, attempts, reason)
 
 
 class Emitter:
