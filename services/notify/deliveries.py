@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.notify.models import PENDING, SENT, UNDELIVERABLE, Delivery
@@ -21,30 +21,35 @@ MAX_BACKOFF = timedelta(hours=1)
 SECRET_LIFETIME = timedelta(hours=24)  # a rendered initial password or reset link, sent or not
 
 
-def record(session: Session, *, kind: str, payload: dict, community_id: str, now: datetime) -> Delivery | None:
-    """Record a delivery for an event, once; ``None`` if it was recorded before.
+def dedupe_key(kind: str, event_id: str) -> str:
+    return f"{kind}:{event_id}"
 
-    Commits: the record must exist before anything is sent.
+
+def _insert_once(dialect: str):
+    """INSERT of a delivery that skips a duplicate (``ON CONFLICT DO NOTHING``) and gives the new id."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Delivery.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
+        Delivery.__table__.c.id)
+
+
+_INSERT_ONCE = {dialect: _insert_once(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def record(session: Session, *, kind: str, payload: dict, community_id: str, now: datetime) -> int | None:
+    """Record a delivery for an event, once: its id, or ``None`` if it was recorded before.
+
+    Commits: the record must exist before anything is sent.  At month-end this runs once
+    per event, so it is one prepared INSERT on the session's connection, clear of the
+    ORM's unit of work (which took a quarter of notify's time).
     """
-    delivery = Delivery(
-        dedupe_key=f"{kind}:{payload['event_id']}",
-        kind=kind,
-        event_id=payload["event_id"],
-        community_id=community_id,
-        manager_id=payload.get("manager_id"),
-        data=payload,
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(delivery)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return None
-    return delivery
+    connection = session.connection()
+    recorded = connection.execute(_INSERT_ONCE[connection.dialect.name], {
+        "dedupe_key": dedupe_key(kind, payload["event_id"]), "kind": kind, "event_id": payload["event_id"],
+        "community_id": community_id, "manager_id": payload.get("manager_id"), "data": payload,
+        "status": PENDING, "attempts": 0, "carries_credentials": False, "next_attempt_at": now, "created_at": now,
+    }).scalar_one_or_none()
+    session.commit()
+    return recorded
 
 
 def claim(session: Session, delivery_id: int, now: datetime) -> Delivery | None:

@@ -116,14 +116,15 @@ class NotifyService:
     def _deliver(self, event_spec, event):
         """Record the delivery first (once per event id), then send it: at once if
         someone waits for it, else with the next batch of this process's sender."""
-        delivery = deliveries.record(self.db, kind=event_spec.name, payload=event,
-                                     community_id=event.get("community_id"), now=self.clock.now())
-        if delivery is None:
+        key = deliveries.dedupe_key(event_spec.name, event["event_id"])
+        delivery_id = deliveries.record(self.db, kind=event_spec.name, payload=event,
+                                        community_id=event.get("community_id"), now=self.clock.now())
+        if delivery_id is None:
             log.info("event %s was handled before; nothing to do", event["event_id"])
             return
-        log.info("delivery %s recorded", delivery.dedupe_key)
-        if sending.KINDS[delivery.kind].at_once:
-            self._send_now(delivery.id)
+        log.info("delivery %s recorded", key)
+        if sending.KINDS[event_spec.name].at_once:
+            self._send_now(delivery_id)
         else:
             self._send_due()
 

@@ -3,6 +3,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from services.notify import deliveries
 from services.notify.models import Delivery
@@ -22,8 +23,22 @@ def other_session(open_session):
 
 
 def record(session, minutes_ago=0) -> Delivery:
-    return deliveries.record(session, kind="file_published", payload={"event_id": str(uuid.uuid4())},
-                             community_id="zonnedelen-gent", now=NOW - timedelta(minutes=minutes_ago))
+    delivery_id = deliveries.record(session, kind="file_published", payload={"event_id": str(uuid.uuid4())},
+                                    community_id="zonnedelen-gent", now=NOW - timedelta(minutes=minutes_ago))
+    return session.get(Delivery, delivery_id)
+
+
+def test_an_event_is_recorded_once_however_often_it_arrives(session):
+    event = {"event_id": str(uuid.uuid4()), "community_id": "zonnedelen-gent"}
+    first = deliveries.record(session, kind="file_published", payload=event, community_id="zonnedelen-gent", now=NOW)
+    again = deliveries.record(session, kind="file_published", payload=event, community_id="zonnedelen-gent", now=NOW)
+    assert isinstance(first, int) and again is None
+    (delivery,) = session.scalars(select(Delivery)).all()
+    assert (delivery.id, delivery.dedupe_key, delivery.data, delivery.status) == (
+        first, f"file_published:{event['event_id']}", event, "pending")
+    other_kind = deliveries.record(session, kind="files_expiring", payload=event, community_id="zonnedelen-gent",
+                                   now=NOW)
+    assert other_kind not in (None, first)
 
 
 def test_two_senders_never_claim_the_same_delivery(session, other_session):
