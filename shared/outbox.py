@@ -14,6 +14,7 @@ changes nothing.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 import eventlet
@@ -30,6 +31,9 @@ from shared.db import Database, UtcDateTime
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=5)
 SWEEP_SECONDS = 1
+# Under a burst of commits, relays start at least this far apart, so that one relay
+# takes the rows of several commits; a commit after a quiet moment is relayed at once.
+RELAY_GAP_SECONDS = 0.02
 
 
 class OutboxMixin:
@@ -172,6 +176,7 @@ class Outbox(EventDispatcher):
         try:
             while self.asked:
                 self.asked = False
+                started = time.monotonic()
                 session = self.database.make_session()
                 try:
                     relay(session, self.model, self._publish, self.clock.now())
@@ -179,6 +184,8 @@ class Outbox(EventDispatcher):
                     log.exception("relaying the outbox failed; the sweep will retry")
                 finally:
                     session.close()
+                if self.asked:
+                    eventlet.sleep(max(0.0, started + RELAY_GAP_SECONDS - time.monotonic()))
         finally:
             self.running = False
 
