@@ -3,8 +3,8 @@ record each outcome.
 
 A sender takes due deliveries in batches: one RPC to auth gives the recipients
 (and any initial credentials) of all the batch's e-mails, one commit keeps the
-prepared messages, a few SMTP connections carry them, and each accepted message is
-recorded as sent at once.
+prepared messages, a few SMTP connections carry them, and what they report is
+recorded as it comes in — while the next batch is already being prepared.
 
 Secrets — an initial password, an SMS code, a reset link — are asked for only when
 the message is prepared, kept in the rendered message until the mail server or SMS
@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-from eventlet.greenpool import GreenPool
+import eventlet
+from eventlet.event import Event
+from eventlet.queue import LightQueue
 
 from services.notify import deliveries, messages
 from services.notify.models import UNDELIVERABLE, Delivery
@@ -130,52 +132,113 @@ KINDS = {
 
 def send_due(session, *, auth, mailer, sms, settings, clock, outbox: Emitter) -> int:
     """Send due deliveries, a batch at a time, until none is due or the turn is over."""
-    started, sent = time.monotonic(), 0
-    while time.monotonic() - started < TURN_SECONDS:
-        batch = deliveries.claim_due(session, clock.now(), BATCH)
-        if not batch:
-            break
-        sent += send_batch(session, batch, auth=auth, mailer=mailer, sms=sms, settings=settings, now=clock.now(),
-                           outbox=outbox)
+    started = time.monotonic()
+
+    def claimed():
+        while time.monotonic() - started < TURN_SECONDS:
+            batch = deliveries.claim_due(session, clock.now(), BATCH)
+            if not batch:
+                return
+            yield batch
+
+    return send_batches(session, claimed(), auth=auth, mailer=mailer, sms=sms, settings=settings, clock=clock,
+                        outbox=outbox)
+
+
+def send_batches(session, batches, *, auth, mailer, sms, settings, clock, outbox: Emitter) -> int:
+    """Prepare, send and record claimed deliveries, batch after batch; returns how many were sent.
+
+    SMTP_CONNECTIONS senders (green threads, no database) carry the prepared messages;
+    this thread does all the database work meanwhile, so the mail connections seldom wait
+    for it: the next batch is claimed and prepared while the senders still carry the
+    last one, and the outcomes that came back are recorded in one commit.  A sender
+    takes its next message only once the outcome of its last is recorded, so a crash can
+    resend at most one message per connection (accepted, not yet recorded)."""
+    waiting, outcomes = LightQueue(), LightQueue()
+    stopping = False
+
+    def carry():
+        while (item := waiting.get()) is not None:
+            recorded = Event()
+            outcomes.put((_attempt(*item, mailer=mailer, sms=sms, settings=settings), recorded))
+            if not stopping:
+                recorded.wait()
+
+    senders = [eventlet.spawn(carry) for _ in range(settings.smtp_connections)]
+    in_flight, sent, more, came = 0, 0, True, []
+    try:
+        while more or in_flight:
+            hungry = more and waiting.qsize() <= BATCH // 2  # what is left covers a prepare
+            if hungry:
+                batch = next(batches, None)
+                if batch is None:
+                    more = False
+                else:
+                    now, deadline = clock.now(), time.monotonic() + SEND_WINDOW_SECONDS
+                    for delivery in _prepare(session, batch, auth=auth, settings=settings, now=now):
+                        waiting.put((delivery, now, deadline))
+                        in_flight += 1
+            came = _take(outcomes, wait=in_flight > 0 and not hungry)
+            if came:
+                in_flight -= len(came)
+                sent += _record(session, [outcome for outcome, _ in came], auth=auth, settings=settings,
+                                now=clock.now(), outbox=outbox)
+                _release(came)
+    finally:  # after an error: start nothing more (the leases run out), let what is on the wire finish
+        stopping = True
+        while not waiting.empty():
+            waiting.get_nowait()
+        for _ in senders:
+            waiting.put(None)
+        _release(came + _take(outcomes, wait=False))
+        for sender in senders:
+            sender.wait()
     return sent
 
 
-def send_batch(session, batch: list[Delivery], *, auth, mailer, sms, settings, now, outbox: Emitter) -> int:
-    """Prepare, send and record claimed deliveries; returns how many were sent.
+def _release(came) -> None:
+    for _, recorded in came:
+        if not recorded.ready():
+            recorded.send()
 
-    Messages go out SMTP_CONNECTIONS at a time, and each such wave is recorded before
-    the next starts: a crash can resend at most one wave (accepted, not yet recorded)."""
-    ready = _prepare(session, batch, auth=auth, settings=settings, now=now)
-    started = time.monotonic()
 
-    def attempt(delivery: Delivery):
-        if time.monotonic() - started > SEND_WINDOW_SECONDS:
-            return delivery, None, False  # too late in the lease: not tried
-        try:
-            KINDS[delivery.kind].send(delivery, mailer=mailer, sms=sms, settings=settings, now=now)
-        except Exception as exc:
-            return delivery, exc, True
-        return delivery, None, True
+def _attempt(delivery: Delivery, now, deadline: float, *, mailer, sms, settings):
+    """(delivery, error, tried): sent, refused or failed — or not tried, too late in the lease."""
+    if time.monotonic() > deadline:
+        return delivery, None, False
+    try:
+        KINDS[delivery.kind].send(delivery, mailer=mailer, sms=sms, settings=settings, now=now)
+    except Exception as exc:
+        return delivery, exc, True
+    return delivery, None, True
 
-    pool, width, sent = GreenPool(settings.smtp_connections), settings.smtp_connections, []
-    for start in range(0, len(ready), width):
-        outcomes = list(pool.imap(attempt, ready[start:start + width]))
-        refused = []
-        for delivery, error, tried in outcomes:
-            if not tried:
-                deliveries.release(delivery)
-            elif error is not None and is_permanent(error):
-                _give_up(delivery, f"refused: {_describe(error)}")
-                refused.append(delivery)
-            elif error is not None:
-                _postpone(delivery, now, error, settings)
-            else:
-                deliveries.mark_sent(delivery, now)
-                _announce(outbox, delivery, now)
-                sent.append(delivery)
-        session.commit()
-        for delivery in refused:
-            _report(delivery, auth, delivered=False)
+
+def _take(queue: LightQueue, *, wait: bool) -> list:
+    """Everything in ``queue`` now; with ``wait``, at least one item."""
+    taken = [queue.get()] if wait else []
+    while not queue.empty():
+        taken.append(queue.get_nowait())
+    return taken
+
+
+def _record(session, outcomes, *, auth, settings, now, outbox: Emitter) -> int:
+    """Record what the senders reported, in one commit; returns how many were sent."""
+    refused, sent = [], []
+    for delivery, error, tried in outcomes:
+        if not tried:
+            deliveries.release(delivery)
+        elif error is not None and is_permanent(error):
+            _give_up(delivery, f"refused: {_describe(error)}")
+            refused.append(delivery)
+        elif error is not None:
+            _postpone(delivery, now, error, settings)
+        else:
+            deliveries.mark_sent(delivery, now)
+            _announce(outbox, delivery, now)
+            sent.append(delivery)
+    session.commit()
+    for delivery in refused:
+        _report(delivery, auth, delivered=False)
     for delivery in sent:
         metrics.DELIVERIES.labels(delivery.kind, "sent").inc()
         with _about(delivery):

@@ -129,11 +129,10 @@ class NotifyService:
             self._send_due()
 
     def _send_now(self, delivery_id):
-        now = self.clock.now()
-        delivery = deliveries.claim(self.db, delivery_id, now)
+        delivery = deliveries.claim(self.db, delivery_id, self.clock.now())
         if delivery is not None:
-            sending.send_batch(self.db, [delivery], auth=self.auth, mailer=self.mailer, sms=self.sms,
-                               settings=self.settings, now=now, outbox=self.outbox)
+            sending.send_batches(self.db, iter([[delivery]]), auth=self.auth, mailer=self.mailer, sms=self.sms,
+                                 settings=self.settings, clock=self.clock, outbox=self.outbox)
 
     def _send_due(self):
         self.turn.take(lambda: sending.send_due(self.db, auth=self.auth, mailer=self.mailer, sms=self.sms,

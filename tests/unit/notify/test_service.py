@@ -8,7 +8,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from prometheus_client import REGISTRY
 
-from services.notify import sending
+from services.notify import deliveries, sending
 from services.notify.dependencies import SmtpMailer, Turn
 from services.notify.models import Delivery, OutboxMessage
 from services.notify.service import NotifyService
@@ -274,6 +274,23 @@ def test_a_batch_larger_than_one_claim_goes_out_over_several(notify, mailer, ses
     notify.retry_due_deliveries()
     assert [len(call) for call in auth.calls] == [2, 2, 1]
     assert len(mailer.sent) == 5
+
+
+def test_a_sender_takes_its_next_message_only_once_the_last_is_recorded(notify, mailer, session, turn, monkeypatch):
+    """So a crash resends at most one message per SMTP connection; and an error while
+    recording stops the senders (nothing more is started) instead of leaving them hanging."""
+    turn.running = True
+    for n in range(12):
+        notify.on_file_published(event(community_id=f"ec-{n}"))
+    turn.running = False
+
+    def broken(delivery, now):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(deliveries, "mark_sent", broken)
+    with pytest.raises(RuntimeError):
+        notify.retry_due_deliveries()
+    assert 1 <= len(mailer.sent) <= 4  # SMTP_CONNECTIONS: one each, then nothing more
 
 
 def test_past_the_send_window_the_rest_of_a_batch_is_given_back_untried(notify, mailer, session, turn,
