@@ -21,7 +21,7 @@ class NotifySettings(ServiceSettings):
     smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
     smtp_password: str | None = secret("SMTP_PASSWORD")
     smtp_timeout_seconds: float = Field(30.0, alias="SMTP_TIMEOUT_SECONDS", gt=0)
-    smtp_connections: int = Field(4, alias="SMTP_CONNECTIONS", ge=1)  # messages handed over side by side
+    smtp_connections: int = Field(8, alias="SMTP_CONNECTIONS", ge=1)  # messages handed over side by side
     mail_from: str = Field("no-reply@fluvius.be", alias="MAIL_FROM")
     sms_provider: Literal[SMS_PROVIDERS] = Field("http-json", alias="SMS_PROVIDER")
     sms_gateway_url: HttpUrl = Field("http://127.0.0.1:8026/messages", alias="SMS_GATEWAY_URL")

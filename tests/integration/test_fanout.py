@@ -14,6 +14,7 @@ from services.auth.models import Manager
 from services.auth.passwords import verify_password
 from services.auth.service import AuthService
 from services.notify.models import Delivery
+from services.notify.settings import NotifySettings
 from tests.support.communities import address, file_published, gets_credentials, seed_communities
 from tests.support.launch import ServiceProcess
 from tests.support.sinks import credentials_in, wait_until
@@ -103,7 +104,7 @@ def test_a_notify_killed_mid_drain_loses_nothing(waiting_events, start_notify, m
     # Only messages the mail server took but the killed process had not yet recorded as
     # sent go out twice: at most one per SMTP connection.
     assert_each_community_got_its_mail(mail_sink, open_session,
-                                       duplicates_allowed=int(service_config.get("SMTP_CONNECTIONS", 4)))
+                                       duplicates_allowed=NotifySettings.load(service_config).smtp_connections)
 
 
 def test_two_notify_processes_send_each_mail_once(waiting_events, start_notify, mail_sink, open_session):

@@ -290,7 +290,7 @@ def test_a_sender_takes_its_next_message_only_once_the_last_is_recorded(notify, 
     monkeypatch.setattr(deliveries, "mark_sent", broken)
     with pytest.raises(RuntimeError):
         notify.retry_due_deliveries()
-    assert 1 <= len(mailer.sent) <= 4  # SMTP_CONNECTIONS: one each, then nothing more
+    assert 1 <= len(mailer.sent) <= notify.settings.smtp_connections  # one each, then nothing more
 
 
 def test_past_the_send_window_the_rest_of_a_batch_is_given_back_untried(notify, mailer, session, turn,
