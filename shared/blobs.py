@@ -174,7 +174,10 @@ class _FileWriter(BlobWriter):
         os.replace(self._part, self._staged)
 
     def _abort(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:  # the disk failed: that error was raised already; nothing must stay
+            pass
         self._part.unlink(missing_ok=True)
 
 
