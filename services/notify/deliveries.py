@@ -99,14 +99,17 @@ def release(delivery: Delivery) -> None:
     delivery.lease_until = None
 
 
-def mark_sent(delivery: Delivery, now: datetime) -> None:
-    delivery.status = SENT
-    delivery.sent_at = now
-    delivery.lease_until = None
-    delivery.last_error = None
-    # The message may hold an initial password: it must not outlive the send.
-    delivery.body_text = None
-    delivery.body_html = None
+def mark_sent(session: Session, sent: list[Delivery], now: datetime) -> None:
+    """Record deliveries as sent, in one UPDATE (the session's copies follow).  The caller commits."""
+    if not sent:
+        return
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([delivery.id for delivery in sent]))
+        # The message may hold an initial password: it must not outlive the send.
+        .values(status=SENT, sent_at=now, lease_until=None, last_error=None, body_text=None, body_html=None)
+        .execution_options(synchronize_session="evaluate")
+    )
 
 
 def wipe_stale_secrets(session: Session, now: datetime) -> int:

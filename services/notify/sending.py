@@ -233,9 +233,9 @@ def _record(session, outcomes, *, auth, settings, now, outbox: Emitter) -> int:
         elif error is not None:
             _postpone(delivery, now, error, settings)
         else:
-            deliveries.mark_sent(delivery, now)
             _announce(outbox, delivery, now)
             sent.append(delivery)
+    deliveries.mark_sent(session, sent, now)
     session.commit()
     for delivery in refused:
         _report(delivery, auth, delivered=False)

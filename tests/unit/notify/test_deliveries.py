@@ -67,7 +67,7 @@ def test_a_sender_that_died_leaves_its_deliveries_to_others_once_the_lease_runs_
 def test_sent_postponed_and_given_back_deliveries(session):
     sent, later, back = record(session), record(session), record(session)
     deliveries.claim_due(session, NOW, 10)
-    deliveries.mark_sent(sent, NOW)
+    deliveries.mark_sent(session, [sent], NOW)
     deliveries.postpone(later, NOW, "SMTP 451", base_seconds=30)
     deliveries.release(back)
     session.commit()

@@ -284,7 +284,7 @@ def test_a_sender_takes_its_next_message_only_once_the_last_is_recorded(notify, 
         notify.on_file_published(event(community_id=f"ec-{n}"))
     turn.running = False
 
-    def broken(delivery, now):
+    def broken(session, sent, now):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(deliveries, "mark_sent", broken)
