@@ -66,18 +66,21 @@ def relay(session: Session, model, dispatch, now: datetime, batch: int = 100) ->
         .limit(batch)
         .with_for_update(skip_locked=True)
     ).all()
-    published = []
+    published, refused = [], []
     for row in rows:
         try:
             dispatch(row.event_type, row.payload)
         except UndeliverableMessage:
-            _postpone(session, model, row, now, "no queue is bound for this event yet")
+            refused.append((row, "no queue is bound for this event yet"))
         except Exception as exc:  # broker trouble: keep the row, try again later
-            _postpone(session, model, row, now, f"{type(exc).__name__}: {exc}")
+            refused.append((row, f"{type(exc).__name__}: {exc}"))
         else:
             published.append(row.id)
+    # Written only now: SQLite's write lock must not be held while the broker is asked.
     if published:
         session.execute(update(model).where(model.id.in_(published)).values(sent_at=now))
+    for row, reason in refused:
+        _postpone(session, model, row, now, reason)
     session.commit()
     return len(published)
 
