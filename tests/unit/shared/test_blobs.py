@@ -67,21 +67,6 @@ def test_memory_stays_flat_whatever_the_size(store):
     assert writing < 2 * PART_SIZE and reading < PART_SIZE, (writing, reading)
 
 
-def test_a_failing_disk_write_is_raised_and_leaves_nothing(store):
-    if not isinstance(store, FileBlobStore):
-        pytest.skip("the filesystem's")
-    with pytest.raises(OSError):
-        with store.writer() as writer:
-            writer.write(os.urandom(3 * 1024 * 1024))
-            read_only = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(read_only, writer._file.fileno())  # the disk is gone: every write fails (EBADF)
-            os.close(read_only)
-            for _ in range(8):
-                writer.write(os.urandom(1024 * 1024))
-            writer.commit()
-    assert contents(store) == {}
-
-
 def test_one_store_serves_concurrent_greenlets(store):
     blobs = list(eventlet.GreenPool().imap(lambda n: store.put([os.urandom(100_000 + n)]), range(8)))
     for blob in blobs:
